@@ -1,0 +1,231 @@
+//! Errors as `perror(3)` prints them, and the exit status that goes with them.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use nix::errno::Errno;
+
+/// A failed call, shown as `<call>: <reason>` (`msgget: File exists`), the
+/// way `perror(3)` shows it, with an optional hint on what to do about it.
+#[derive(Debug)]
+pub struct SysError {
+    call: String,
+    errno: Option<Errno>,
+    reason: String,
+    hint: Option<String>,
+}
+
+impl SysError {
+    /// The error of `call`, which failed with `errno`.
+    pub fn new(call: impl fmt::Display, errno: Errno) -> Self {
+        Self {
+            call: call.to_string(),
+            errno: Some(errno),
+            reason: errno.desc().to_owned(),
+            hint: None,
+        }
+    }
+
+    /// The `errno` value the call failed with, if it was a system error.
+    pub fn errno(&self) -> Option<Errno> {
+        self.errno
+    }
+
+    /// Adds advice, printed after the reason, if the call failed with `errno`.
+    pub fn hint_for(mut self, errno: Errno, hint: impl FnOnce() -> String) -> Self {
+        if self.errno == Some(errno) {
+            self.hint = Some(hint());
+        }
+        self
+    }
+}
+
+impl fmt::Display for SysError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.call, self.reason)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "; {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SysError {}
+
+/// Names the call that failed, as `perror("msgget")` does in C:
+/// `msgget(...).perror("msgget")?` is the Rust for
+/// `if (msgget(...) == -1) { perror("msgget"); exit(1); }`.
+pub trait Perror<T> {
+    /// Turns the failure into a [`SysError`] for `call`.
+    fn perror(self, call: impl fmt::Display) -> Result<T, SysError>;
+}
+
+impl<T> Perror<T> for Result<T, Errno> {
+    fn perror(self, call: impl fmt::Display) -> Result<T, SysError> {
+        self.map_err(|errno| SysError::new(call, errno))
+    }
+}
+
+impl<T> Perror<T> for io::Result<T> {
+    fn perror(self, call: impl fmt::Display) -> Result<T, SysError> {
+        self.map_err(|error| match error.raw_os_error() {
+            Some(code) => SysError::new(call, Errno::from_raw(code)),
+            // An error std made up itself (a path with a NUL byte, a short write).
+            None => SysError {
+                call: call.to_string(),
+                errno: None,
+                reason: error.to_string(),
+                hint: None,
+            },
+        })
+    }
+}
+
+/// A bad command line: [`main`] prints it with the usage line and exits 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Prints an error on stderr the way the examples report every failure: one
+/// line, `<call>: <reason>`, with the context an example added in front.
+pub fn report(error: &anyhow::Error) {
+    // Nothing is left to tell if stderr itself is gone.
+    let _ = writeln!(io::stderr(), "{error:#}");
+}
+
+/// The `main` of every example: parses the command line `[NAME]`, runs the
+/// example with `NAME` (or `default`), and turns the outcome into the exit
+/// status.
+///
+/// - `-h` or `--help` prints `help` on stdout and exits 0;
+/// - a second argument or an unknown option prints the problem and the usage
+///   line (the first line of `help`) on stderr and exits 2, and so does a
+///   [`UsageError`] that `run` returns (a name it cannot use);
+/// - any other error is printed as `<call>: <reason>` on stderr, exit 1.
+///
+/// `--` ends the options, for a name that starts with `-`.
+pub fn main(
+    help: &str,
+    default: &str,
+    run: impl FnOnce(OsString) -> anyhow::Result<()>,
+) -> ExitCode {
+    let program = std::env::args().next().unwrap_or_default();
+    let program = program.rsplit('/').next().unwrap_or_default().to_owned();
+    let usage = help.lines().next().unwrap_or_default();
+    let bad_usage = |problem: &dyn fmt::Display| {
+        let _ = writeln!(io::stderr(), "{program}: {problem}\n{usage}");
+        ExitCode::from(2)
+    };
+
+    let name = match parse_args(std::env::args_os().skip(1)) {
+        Ok(Args::Help) => {
+            return match io::stdout().write_all(help.as_bytes()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::FAILURE,
+            };
+        }
+        Ok(Args::Name(name)) => name.unwrap_or_else(|| default.into()),
+        Err(problem) => return bad_usage(&problem),
+    };
+
+    match run(name) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => match error.downcast_ref::<UsageError>() {
+            Some(problem) => bad_usage(problem),
+            None => {
+                report(&error);
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum Args {
+    Help,
+    Name(Option<OsString>),
+}
+
+fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> {
+    let mut name = None;
+    let mut options_ended = false;
+    for arg in args {
+        let is_option = !options_ended && arg.len() > 1 && arg.as_encoded_bytes()[0] == b'-';
+        if is_option {
+            match arg.to_str() {
+                Some("-h" | "--help") => return Ok(Args::Help),
+                Some("--") => options_ended = true,
+                _ => return Err(format!("unknown option {}", arg.display())),
+            }
+        } else if arg.is_empty() {
+            return Err("the name must not be empty".to_owned());
+        } else if name.is_some() {
+            return Err(format!("unexpected argument {}", arg.display()));
+        } else {
+            name = Some(arg);
+        }
+    }
+    Ok(Args::Name(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, String> {
+        parse_args(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn no_argument_means_the_default() {
+        assert_eq!(parse(&[]), Ok(Args::Name(None)));
+    }
+
+    #[test]
+    fn one_argument_is_the_name() {
+        assert_eq!(parse(&["/tmp"]), Ok(Args::Name(Some("/tmp".into()))));
+        assert_eq!(parse(&["-"]), Ok(Args::Name(Some("-".into()))));
+        assert_eq!(parse(&["--", "-x"]), Ok(Args::Name(Some("-x".into()))));
+    }
+
+    #[test]
+    fn help_wins_over_everything_before_it() {
+        assert_eq!(parse(&["--help"]), Ok(Args::Help));
+        assert_eq!(parse(&["a", "-h"]), Ok(Args::Help));
+    }
+
+    #[test]
+    fn bad_command_lines_say_what_is_wrong() {
+        assert_eq!(parse(&["-x"]), Err("unknown option -x".to_owned()));
+        assert_eq!(parse(&["a", "b"]), Err("unexpected argument b".to_owned()));
+        assert_eq!(parse(&[""]), Err("the name must not be empty".to_owned()));
+    }
+
+    #[test]
+    fn errors_print_like_perror() {
+        let error = Err::<(), _>(Errno::ENOENT).perror("ftok").unwrap_err();
+        assert_eq!(error.to_string(), "ftok: No such file or directory");
+        assert_eq!(error.errno(), Some(Errno::ENOENT));
+
+        let error = Err::<(), _>(io::Error::from_raw_os_error(libc::EEXIST))
+            .perror("msgget")
+            .unwrap_err()
+            .hint_for(Errno::EEXIST, || "remove it".to_owned());
+        assert_eq!(error.to_string(), "msgget: File exists; remove it");
+
+        let error = Err::<(), _>(io::Error::other("made up"))
+            .perror("open")
+            .unwrap_err()
+            .hint_for(Errno::EEXIST, || "not shown".to_owned());
+        assert_eq!(error.to_string(), "open: made up");
+    }
+}

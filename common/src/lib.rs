@@ -1,0 +1,111 @@
+//! What every example in this workspace needs the same way, kept out of the
+//! examples so that each one reads beside its C listing: this crate is to the
+//! ports what `tlpi_hdr.h` and `error_functions.c` are to the programs of
+//! *The Linux Programming Interface*.
+//!
+//! - [`Perror`]: a failed call becomes an error that prints as
+//!   `<call>: <reason>`, the way `perror(3)` prints it; [`main`] prints it and
+//!   exits 1, or prints the usage line and exits 2 for a bad command line.
+//! - [`say!`]: `printf` of one line, returning an error instead of panicking
+//!   when stdout is gone.
+//! - [`run_child`] and [`Child`]: how the forked child ends, and how the parent
+//!   waits for it (or, leaving early, makes sure it is gone).
+//! - [`blocking`]: a blocking call, again when a signal interrupted it.
+//! - [`ftok`] and [`key_taken_hint`]: the System V key of a path, and what to
+//!   do when an object already has it.
+//! - [`futex`]: sleep until a word in shared memory changes.
+//!
+//! The IPC calls themselves stay in the examples.
+
+mod child;
+mod error;
+pub mod futex;
+
+pub use child::{Child, run_child};
+pub use error::{Perror, SysError, UsageError, main, report};
+
+use std::ffi::{CString, OsStr};
+use std::fmt;
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+
+use nix::errno::Errno;
+
+/// Prints one line on stdout, like `println!`, and writes it out at once.
+///
+/// Each line reaches stdout in one `write(2)` before the program takes its
+/// next step, so stdout never holds an unwritten line that a `fork` would
+/// copy into the child (the reason the C programs print lines twice when
+/// piped). Where `println!` would panic because stdout is closed
+/// (`| head -1`), this returns the error.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::write_line(::std::format_args!($($arg)*))
+    };
+}
+
+/// The function behind [`say!`].
+pub fn write_line(line: fmt::Arguments<'_>) -> Result<(), SysError> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .perror("write stdout")
+}
+
+/// An error that a signal can cause in a blocking call: `EINTR`.
+pub trait Interruptible {
+    /// Whether the call was interrupted before it could complete.
+    fn interrupted(&self) -> bool;
+}
+
+impl Interruptible for Errno {
+    fn interrupted(&self) -> bool {
+        *self == Errno::EINTR
+    }
+}
+
+impl Interruptible for io::Error {
+    fn interrupted(&self) -> bool {
+        self.kind() == io::ErrorKind::Interrupted
+    }
+}
+
+/// Runs a blocking call, and runs it again each time it fails with `EINTR`.
+///
+/// `msgrcv`, `msgsnd`, `semop` and `futex` fail with `EINTR` whenever a signal
+/// handler runs, whatever `SA_RESTART` says, and even after a stop and
+/// continue (Ctrl-Z, then `fg`) with no handler at all; `read`, `accept`,
+/// `recv` and `waitpid` do when a handler was installed without
+/// `SA_RESTART`. Every blocking call in the examples goes through here, so
+/// that each one handles the interruption on purpose.
+pub fn blocking<T, E: Interruptible>(mut call: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+    loop {
+        match call() {
+            Err(error) if error.interrupted() => continue,
+            result => return result,
+        }
+    }
+}
+
+/// `ftok(3)`: the System V key that every process naming the same existing
+/// file and the same project byte computes.
+pub fn ftok(path: &OsStr, proj: u8) -> Result<libc::key_t, SysError> {
+    let call = format!("ftok(\"{}\", '{}')", path.display(), char::from(proj));
+    // A command-line argument never holds a NUL byte; any other caller learns it here.
+    let c_path = CString::new(path.as_bytes()).map_err(|_| SysError::new(&call, Errno::EINVAL))?;
+    // SAFETY: `c_path` is a NUL-terminated string that outlives the call.
+    Errno::result(unsafe { libc::ftok(c_path.as_ptr(), proj.into()) }).perror(call)
+}
+
+/// The advice for a System V key that an object already has (`EEXIST` from
+/// a `*get` call with `IPC_EXCL`): how to see the object, and how to remove
+/// it if a crashed run left it. `what` is `shared memory segment`,
+/// `message queue` or `semaphore set`; `ipcs` is `m`, `q` or `s`.
+pub fn key_taken_hint(what: &str, ipcs: char, key: libc::key_t) -> String {
+    let ipcrm = ipcs.to_ascii_uppercase();
+    format!(
+        "a {what} with key {key:#010x} already exists (`ipcs -{ipcs}` lists it); \
+         if no run is using it, remove it with `ipcrm -{ipcrm} {key:#010x}`"
+    )
+}

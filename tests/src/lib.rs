@@ -1,0 +1,399 @@
+//! Helpers shared by the integration tests of every member (a dev-dependency
+//! of each): a fresh temporary directory and unique names per test, probes
+//! that tell whether an IPC object still exists, and checks on the lines a
+//! program printed.
+//!
+//! Tests run in parallel, in one process per test binary and possibly in
+//! several binaries at once, so nothing here depends on global state: each
+//! test finds its own objects by the key, name or path it chose.
+//!
+//! A helper that cannot do its job panics: in a test, that is a failure with
+//! a message, which is what the caller wants.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::ffi::CString;
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::{SocketAddr, UnixListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long a test lets one run of an example take before it fails it. The
+/// examples pace themselves with the tutorial's sleeps (up to 5 s); this is
+/// far above that, so that a loaded machine does not fail a correct run.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A name no other test, in this process or another, is using:
+/// `{prefix}-{pid}-{counter}-{nanoseconds}`.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}-{}-{n}-{nanos}", std::process::id())
+}
+
+/// A fresh temporary directory for one test, removed with everything in it
+/// when dropped.
+///
+/// It is also the test's `ftok` path. `ftok` keeps only the low 16 bits of
+/// the directory's inode number, so two directories can give the same key;
+/// `new` claims the key for as long as the directory lives (by binding an
+/// abstract Unix socket named after it, which no other process can bind
+/// until this one closes it) and makes another directory if the key is
+/// claimed by another test or used by an object already on the machine.
+#[derive(Debug)]
+pub struct TestDir {
+    path: PathBuf,
+    _ftok_claim: UnixListener,
+}
+
+impl TestDir {
+    pub fn new() -> Self {
+        let mut rejected = Vec::new();
+        loop {
+            let path = std::env::temp_dir().join(unique_name("ipc-tests"));
+            fs::create_dir(&path).expect("create a temporary directory");
+            // The key without its project byte: what ftok takes from the path.
+            let base = ftok(&path, 0) & 0x00ff_ffff;
+            let claim = SocketAddr::from_abstract_name(format!("ipc-tests-ftok-{base:06x}"))
+                .and_then(|name| UnixListener::bind_addr(&name));
+            let in_use = [b'a', b'b', b'c'].iter().any(|&proj| {
+                sysv::Kind::ALL
+                    .iter()
+                    .any(|&kind| sysv::find(kind, ftok(&path, proj)).is_some())
+            });
+            match claim {
+                Ok(claim) if !in_use => {
+                    // Removed only now, so that no retry got the same inode back.
+                    for dir in rejected {
+                        let _ = fs::remove_dir(dir);
+                    }
+                    return Self {
+                        path,
+                        _ftok_claim: claim,
+                    };
+                }
+                _ => rejected.push(path),
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn join(&self, name: impl AsRef<Path>) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// The key an example makes with `ftok(dir, proj)` when run in this directory.
+    pub fn ftok_key(&self, proj: u8) -> i32 {
+        ftok(&self.path, proj)
+    }
+}
+
+impl Default for TestDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// `ftok(3)` of `path`, as the examples compute it.
+pub fn ftok(path: &Path, proj: u8) -> i32 {
+    let path = CString::new(path.as_os_str().as_bytes()).expect("a path without NUL");
+    // SAFETY: `path` is a NUL-terminated string that outlives the call.
+    let key = unsafe { libc::ftok(path.as_ptr(), proj.into()) };
+    assert_ne!(
+        key,
+        -1,
+        "ftok({}): {}",
+        path.to_string_lossy(),
+        std::io::Error::last_os_error()
+    );
+    key
+}
+
+/// What the kernel lists in `/proc/sysvipc/{shm,msg,sem}`.
+pub mod sysv {
+    use std::fs;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        Shm,
+        Msg,
+        Sem,
+    }
+
+    impl Kind {
+        pub const ALL: [Kind; 3] = [Kind::Shm, Kind::Msg, Kind::Sem];
+
+        fn file(self) -> &'static str {
+            match self {
+                Kind::Shm => "/proc/sysvipc/shm",
+                Kind::Msg => "/proc/sysvipc/msg",
+                Kind::Sem => "/proc/sysvipc/sem",
+            }
+        }
+    }
+
+    /// One System V object, as its line in `/proc/sysvipc` shows it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Object {
+        pub key: i32,
+        pub id: i32,
+        /// The permission bits, as `0o600`.
+        pub mode: u32,
+        pub uid: u32,
+    }
+
+    /// Every object of `kind` on the machine (in this IPC namespace).
+    pub fn objects(kind: Kind) -> Vec<Object> {
+        let text = fs::read_to_string(kind.file()).expect("read /proc/sysvipc");
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        let column = |name: &str| {
+            header
+                .iter()
+                .position(|&c| c == name)
+                .expect("a known column")
+        };
+        let (key, perms, uid) = (column("key"), column("perms"), column("uid"));
+        lines
+            .map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                Object {
+                    key: fields[key].parse().expect("a decimal key"),
+                    // The id column is the second one (shmid, msqid or semid).
+                    id: fields[1].parse().expect("a decimal id"),
+                    mode: u32::from_str_radix(fields[perms], 8).expect("octal perms") & 0o777,
+                    uid: fields[uid].parse().expect("a decimal uid"),
+                }
+            })
+            .collect()
+    }
+
+    /// The object of `kind` with `key`, if there is one.
+    pub fn find(kind: Kind, key: i32) -> Option<Object> {
+        objects(kind).into_iter().find(|object| object.key == key)
+    }
+
+    /// Whether the object with `id` and `key` still exists. Both are checked:
+    /// once an object is removed, another test may get its id again.
+    pub fn exists(kind: Kind, id: i32, key: i32) -> bool {
+        objects(kind)
+            .iter()
+            .any(|object| object.id == id && object.key == key)
+    }
+
+    /// An object that a test puts at a key before running an example there
+    /// (another run's, or a leftover of a crashed one), removed when dropped.
+    #[derive(Debug)]
+    pub struct Squatter {
+        pub kind: Kind,
+        pub id: i32,
+    }
+
+    impl Squatter {
+        /// Creates an object of `kind` at `key` with permission bits `mode`.
+        pub fn new(kind: Kind, key: i32, mode: i32) -> Self {
+            let flags = libc::IPC_CREAT | libc::IPC_EXCL | mode;
+            let id = match kind {
+                // SAFETY: the *get calls take no pointers.
+                Kind::Shm => unsafe { libc::shmget(key, 4096, flags) },
+                // SAFETY: as above.
+                Kind::Msg => unsafe { libc::msgget(key, flags) },
+                // SAFETY: as above.
+                Kind::Sem => unsafe { libc::semget(key, 1, flags) },
+            };
+            assert_ne!(
+                id,
+                -1,
+                "create a {kind:?} at {key:#x}: {}",
+                std::io::Error::last_os_error()
+            );
+            Self { kind, id }
+        }
+    }
+
+    impl Drop for Squatter {
+        fn drop(&mut self) {
+            use std::ptr::null_mut;
+            match self.kind {
+                // SAFETY: IPC_RMID takes no buffer; null is allowed.
+                Kind::Shm => unsafe { libc::shmctl(self.id, libc::IPC_RMID, null_mut()) },
+                // SAFETY: as above.
+                Kind::Msg => unsafe { libc::msgctl(self.id, libc::IPC_RMID, null_mut()) },
+                // SAFETY: IPC_RMID takes no fourth argument.
+                Kind::Sem => unsafe { libc::semctl(self.id, 0, libc::IPC_RMID) },
+            };
+        }
+    }
+}
+
+/// The real user id of the tests, which owns what the examples create.
+pub fn uid() -> u32 {
+    // SAFETY: getuid cannot fail and touches no memory of ours.
+    unsafe { libc::getuid() }
+}
+
+/// Where a POSIX shared memory object named `name` (`/something`) lives.
+pub fn dev_shm(name: &str) -> PathBuf {
+    Path::new("/dev/shm").join(name.trim_start_matches('/'))
+}
+
+/// Whether anything exists at `path`, a dangling symlink or socket included.
+pub fn exists(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
+/// The lines of a program's stdout.
+pub fn lines(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The position of the one line equal to `line`; fails if there is none or
+/// more than one.
+pub fn position(lines: &[String], line: &str) -> usize {
+    let found: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| *l == line)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected {line:?} exactly once in {lines:#?}"
+    );
+    found[0]
+}
+
+/// Asserts that each line of `chain` is printed exactly once, and each
+/// before the next: an order the protocol guarantees.
+pub fn assert_in_order(lines: &[String], chain: &[&str]) {
+    for pair in chain.windows(2) {
+        assert!(
+            position(lines, pair[0]) < position(lines, pair[1]),
+            "expected {:?} before {:?} in {lines:#?}",
+            pair[0],
+            pair[1]
+        );
+    }
+}
+
+/// Asserts that `lines` are exactly `expected` in some order, each as often
+/// as there: nothing missing, nothing extra, nothing printed twice.
+pub fn assert_same_lines(lines: &[String], expected: &[&str]) {
+    let mut got: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let mut want = expected.to_vec();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(
+        got, want,
+        "the lines printed, sorted, against the expected ones"
+    );
+}
+
+/// Waits until `condition` holds, checking every 10 ms; fails the test with
+/// `what` if it still does not hold after 30 s.
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A pipe for a program's stdout that is full before the program starts, so
+/// that the program blocks in its first write to stdout: it stops right
+/// after the step before its first line, for as long as the test likes,
+/// without a sleep on either side. [`FullPipe::finish`] then reads the pipe
+/// empty, lets the program go on, and returns what it printed.
+#[derive(Debug)]
+pub struct FullPipe {
+    reader: io::PipeReader,
+    writer: Option<io::PipeWriter>,
+    filler: usize,
+}
+
+impl FullPipe {
+    pub fn new() -> Self {
+        let (reader, mut writer) = io::pipe().expect("pipe");
+        set_nonblocking(&writer, true);
+        let chunk = [b'#'; 4096];
+        let mut filler = 0;
+        loop {
+            match writer.write(&chunk) {
+                Ok(n) => filler += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("fill the pipe: {e}"),
+            }
+        }
+        // The program must block on the full pipe, not fail with EAGAIN.
+        set_nonblocking(&writer, false);
+        Self {
+            reader,
+            writer: Some(writer),
+            filler,
+        }
+    }
+
+    /// The write end, to give the program as its stdout (once).
+    pub fn stdout(&mut self) -> Stdio {
+        self.writer
+            .take()
+            .expect("the write end, given once")
+            .into()
+    }
+
+    /// Reads until every copy of the write end is closed (the program and
+    /// its child have exited) and returns what they printed.
+    pub fn finish(mut self) -> Vec<u8> {
+        drop(self.writer.take());
+        let mut all = Vec::new();
+        self.reader.read_to_end(&mut all).expect("read the pipe");
+        all.split_off(self.filler)
+    }
+}
+
+impl Default for FullPipe {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn set_nonblocking(fd: &impl AsRawFd, nonblocking: bool) {
+    let fd = fd.as_raw_fd();
+    // SAFETY: F_GETFL takes no argument and reads nothing from our memory.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    assert_ne!(flags, -1, "fcntl F_GETFL");
+    let flags = if nonblocking {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    // SAFETY: F_SETFL takes an int of flags and reads nothing from our memory.
+    let set = unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
+    assert_ne!(set, -1, "fcntl F_SETFL");
+}

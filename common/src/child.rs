@@ -1,14 +1,24 @@
-//! The two ends of a `fork`: how the child ends, and how the parent waits for it.
+//! The two ends of a `fork`: how the child ends, and how the parent waits for
+//! it without ever waiting for a child that is gone.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::process;
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
 
 use anyhow::bail;
-use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitStatus, waitpid};
+use nix::errno::Errno;
+use nix::sys::pthread::{Pthread, pthread_kill, pthread_self};
+use nix::sys::signal::{
+    SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, kill, pthread_sigmask, sigaction,
+};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::Pid;
 
-use crate::{Perror, SysError, blocking, report};
+use crate::{Perror, SysError, report};
 
 /// Runs the child's part of an example, then ends the child process: status 0
 /// if it succeeded, 1 after printing its error, 101 after a panic (Rust's
@@ -39,16 +49,68 @@ pub fn run_child(child: impl FnOnce() -> anyhow::Result<()>) -> ! {
 /// it, so the child never outlives the demo. An example declares the handle
 /// after the guard of the IPC object it created, so the handle is dropped
 /// first: the object is removed only once the peer is gone.
+///
+/// A child made with [`Child::watch`] is also watched: if it ends while the
+/// parent is blocked in a call that waits for it (a reply in `msgrcv`, a
+/// connection in `accept`), that call fails instead of waiting forever; see
+/// [`crate::blocking`].
 #[derive(Debug)]
 pub struct Child {
     pid: Pid,
     waited: bool,
+    /// Tells the watcher thread, if there is one, that it can stop.
+    reaped: Arc<AtomicBool>,
 }
 
+/// How the first watched child ended, once it has: "exited with status 1".
+static ENDED: OnceLock<String> = OnceLock::new();
+
+/// Whether the main thread is inside [`crate::blocking`] now.
+static IN_BLOCKING_CALL: AtomicBool = AtomicBool::new(false);
+
+/// How long the watcher waits before it interrupts a blocking call again.
+const KICK_INTERVAL: Duration = Duration::from_millis(10);
+
 impl Child {
-    /// The child that `fork` returned.
+    /// The child that `fork` returned, not watched.
     pub fn new(pid: Pid) -> Self {
-        Self { pid, waited: false }
+        Self {
+            pid,
+            waited: false,
+            reaped: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The child that `fork` returned, watched by a thread of the parent.
+    ///
+    /// The thread sleeps in `waitid(P_PID, pid, WEXITED | WNOWAIT)` until the
+    /// child ends, which leaves the child for [`Child::wait`] to reap. Then,
+    /// for as long as the main thread is in a [`crate::blocking`] call, it
+    /// sends the main thread `SIGCHLD` every 10 ms, to a handler that does
+    /// nothing and is installed without `SA_RESTART`: the call fails with
+    /// `EINTR`, and `blocking` sees that the child is gone. Sending it again
+    /// covers a signal that arrives just before the call starts to sleep.
+    ///
+    /// Call it right after `fork`, while the parent has one thread.
+    pub fn watch(pid: Pid) -> Result<Self, SysError> {
+        // The handle comes first: if what follows fails, dropping it ends the child.
+        let child = Self::new(pid);
+
+        let interrupt = SigAction::new(
+            SigHandler::Handler(interrupt_only),
+            SaFlags::SA_NOCLDSTOP,
+            SigSet::empty(),
+        );
+        // SAFETY: the handler does nothing at all, so it is async-signal-safe.
+        unsafe { sigaction(Signal::SIGCHLD, &interrupt) }.perror("sigaction")?;
+
+        let main_thread = pthread_self();
+        let reaped = Arc::clone(&child.reaped);
+        thread::Builder::new()
+            .name("child watcher".to_owned())
+            .spawn(move || watch_child(pid, main_thread, &reaped))
+            .perror("pthread_create")?;
+        Ok(child)
     }
 
     /// The child's process id.
@@ -58,8 +120,9 @@ impl Child {
 
     /// Waits for the child to end (`waitpid(2)`) and returns how it ended.
     pub fn wait_status(mut self) -> Result<WaitStatus, SysError> {
-        let status = blocking(|| waitpid(self.pid, None)).perror("waitpid")?;
+        let status = retry_interrupted(|| waitpid(self.pid, None)).perror("waitpid")?;
         self.waited = true;
+        self.reaped.store(true, Ordering::SeqCst);
         Ok(status)
     }
 
@@ -67,9 +130,7 @@ impl Child {
     pub fn wait(self) -> anyhow::Result<()> {
         match self.wait_status()? {
             WaitStatus::Exited(_, 0) => Ok(()),
-            WaitStatus::Exited(_, status) => bail!("child exited with status {status}"),
-            WaitStatus::Signaled(_, signal, _) => bail!("child killed by signal {signal}"),
-            other => bail!("child ended unexpectedly: {other:?}"),
+            status => bail!("child {}", describe(status)),
         }
     }
 }
@@ -81,7 +142,79 @@ impl Drop for Child {
             // running. A child that has already ended cannot be killed, and is
             // reaped all the same, so neither result matters here.
             let _ = kill(self.pid, Signal::SIGKILL);
-            let _ = blocking(|| waitpid(self.pid, None));
+            let _ = retry_interrupted(|| waitpid(self.pid, None));
+            self.reaped.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// How a watched child ended, once one has.
+pub(crate) fn ended() -> Option<&'static str> {
+    ENDED.get().map(String::as_str)
+}
+
+/// Marks the main thread as inside a blocking call for as long as it lives.
+pub(crate) struct InBlockingCall(());
+
+impl InBlockingCall {
+    pub(crate) fn enter() -> Self {
+        IN_BLOCKING_CALL.store(true, Ordering::SeqCst);
+        Self(())
+    }
+}
+
+impl Drop for InBlockingCall {
+    fn drop(&mut self) {
+        IN_BLOCKING_CALL.store(false, Ordering::SeqCst);
+    }
+}
+
+extern "C" fn interrupt_only(_: libc::c_int) {
+    // Nothing: being called is the point, as it makes a blocking call
+    // return EINTR.
+}
+
+/// The watcher thread of [`Child::watch`].
+fn watch_child(pid: Pid, main_thread: Pthread, reaped: &AtomicBool) {
+    // The kernel's own SIGCHLD should interrupt the main thread, not this one.
+    let _ = pthread_sigmask(
+        SigmaskHow::SIG_BLOCK,
+        Some(&SigSet::from(Signal::SIGCHLD)),
+        None,
+    );
+
+    let how = match retry_interrupted(|| {
+        waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT)
+    }) {
+        Ok(status) => describe(status),
+        // ECHILD: the main thread reaped it first, so it is not waiting for it.
+        Err(_) => "ended".to_owned(),
+    };
+    let _ = ENDED.set(how);
+
+    while !reaped.load(Ordering::SeqCst) {
+        if IN_BLOCKING_CALL.load(Ordering::SeqCst) {
+            let _ = pthread_kill(main_thread, Signal::SIGCHLD);
+        }
+        thread::sleep(KICK_INTERVAL);
+    }
+}
+
+/// "exited with status 1", "was killed by SIGKILL".
+fn describe(status: WaitStatus) -> String {
+    match status {
+        WaitStatus::Exited(_, code) => format!("exited with status {code}"),
+        WaitStatus::Signaled(_, signal, _) => format!("was killed by {signal}"),
+        other => format!("ended ({other:?})"),
+    }
+}
+
+/// Runs `call` again while it fails with `EINTR`, whatever the child does.
+fn retry_interrupted<T>(mut call: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+    loop {
+        match call() {
+            Err(Errno::EINTR) => continue,
+            result => return result,
         }
     }
 }

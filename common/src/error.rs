@@ -18,12 +18,18 @@ pub struct SysError {
 }
 
 impl SysError {
-    /// The error of `call`, which failed with `errno`.
+    /// The error of `call`, which failed with `errno`. A call that
+    /// [`blocking`](crate::blocking) gave up because the watched child ended
+    /// says so instead of "Interrupted system call".
     pub fn new(call: impl fmt::Display, errno: Errno) -> Self {
+        let reason = match crate::child::ended() {
+            Some(how) if errno == Errno::EINTR => format!("interrupted: the child process {how}"),
+            _ => errno.desc().to_owned(),
+        };
         Self {
             call: call.to_string(),
             errno: Some(errno),
-            reason: errno.desc().to_owned(),
+            reason,
             hint: None,
         }
     }
@@ -102,9 +108,9 @@ pub fn report(error: &anyhow::Error) {
     let _ = writeln!(io::stderr(), "{error:#}");
 }
 
-/// The `main` of every example: parses the command line `[NAME]`, runs the
-/// example with `NAME` (or `default`), and turns the outcome into the exit
-/// status.
+/// The `main` of an example that takes a name: parses the command line
+/// `[NAME]`, runs the example with `NAME` (or `default`), and turns the
+/// outcome into the exit status.
 ///
 /// - `-h` or `--help` prints `help` on stdout and exits 0;
 /// - a second argument or an unknown option prints the problem and the usage
@@ -118,6 +124,22 @@ pub fn main(
     default: &str,
     run: impl FnOnce(OsString) -> anyhow::Result<()>,
 ) -> ExitCode {
+    start(help, true, |name| {
+        run(name.unwrap_or_else(|| default.into()))
+    })
+}
+
+/// The `main` of an example that takes no argument but `--help`; otherwise
+/// as [`main`].
+pub fn main_no_args(help: &str, run: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
+    start(help, false, |_| run())
+}
+
+fn start(
+    help: &str,
+    takes_name: bool,
+    run: impl FnOnce(Option<OsString>) -> anyhow::Result<()>,
+) -> ExitCode {
     let program = std::env::args().next().unwrap_or_default();
     let program = program.rsplit('/').next().unwrap_or_default().to_owned();
     let usage = help.lines().next().unwrap_or_default();
@@ -126,14 +148,14 @@ pub fn main(
         ExitCode::from(2)
     };
 
-    let name = match parse_args(std::env::args_os().skip(1)) {
+    let name = match parse_args(std::env::args_os().skip(1), takes_name) {
         Ok(Args::Help) => {
             return match io::stdout().write_all(help.as_bytes()) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(_) => ExitCode::FAILURE,
             };
         }
-        Ok(Args::Name(name)) => name.unwrap_or_else(|| default.into()),
+        Ok(Args::Name(name)) => name,
         Err(problem) => return bad_usage(&problem),
     };
 
@@ -155,7 +177,7 @@ enum Args {
     Name(Option<OsString>),
 }
 
-fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> {
+fn parse_args(args: impl IntoIterator<Item = OsString>, takes_name: bool) -> Result<Args, String> {
     let mut name = None;
     let mut options_ended = false;
     for arg in args {
@@ -168,7 +190,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Args, String> 
             }
         } else if arg.is_empty() {
             return Err("the name must not be empty".to_owned());
-        } else if name.is_some() {
+        } else if name.is_some() || !takes_name {
             return Err(format!("unexpected argument {}", arg.display()));
         } else {
             name = Some(arg);
@@ -182,7 +204,7 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Args, String> {
-        parse_args(args.iter().map(OsString::from))
+        parse_args(args.iter().map(OsString::from), true)
     }
 
     #[test]
@@ -208,6 +230,14 @@ mod tests {
         assert_eq!(parse(&["-x"]), Err("unknown option -x".to_owned()));
         assert_eq!(parse(&["a", "b"]), Err("unexpected argument b".to_owned()));
         assert_eq!(parse(&[""]), Err("the name must not be empty".to_owned()));
+    }
+
+    #[test]
+    fn a_program_without_a_name_takes_no_argument() {
+        let parse = |args: &[&str]| parse_args(args.iter().map(OsString::from), false);
+        assert_eq!(parse(&[]), Ok(Args::Name(None)));
+        assert_eq!(parse(&["--help"]), Ok(Args::Help));
+        assert_eq!(parse(&["x"]), Err("unexpected argument x".to_owned()));
     }
 
     #[test]

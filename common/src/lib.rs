@@ -5,12 +5,14 @@
 //!
 //! - [`Perror`]: a failed call becomes an error that prints as
 //!   `<call>: <reason>`, the way `perror(3)` prints it; [`main`] prints it and
-//!   exits 1, or prints the usage line and exits 2 for a bad command line.
+//!   exits 1, or prints the usage line and exits 2 for a bad command line
+//!   ([`main_no_args`] for an example without a name to choose).
 //! - [`say!`]: `printf` of one line, returning an error instead of panicking
 //!   when stdout is gone.
 //! - [`run_child`] and [`Child`]: how the forked child ends, and how the parent
 //!   waits for it (or, leaving early, makes sure it is gone).
-//! - [`blocking`]: a blocking call, again when a signal interrupted it.
+//! - [`blocking`]: a blocking call, again when a signal interrupted it, but
+//!   not once the child it waits for has ended.
 //! - [`ftok`] and [`key_taken_hint`]: the System V key of a path, and what to
 //!   do when an object already has it.
 //! - [`futex`]: sleep until a word in shared memory changes.
@@ -22,7 +24,7 @@ mod error;
 pub mod futex;
 
 pub use child::{Child, run_child};
-pub use error::{Perror, SysError, UsageError, main, report};
+pub use error::{Perror, SysError, UsageError, main, main_no_args, report};
 
 use std::ffi::{CString, OsStr};
 use std::fmt;
@@ -71,7 +73,11 @@ impl Interruptible for io::Error {
     }
 }
 
-/// Runs a blocking call, and runs it again each time it fails with `EINTR`.
+/// Runs a call that blocks until the other process does something, and runs
+/// it again each time a signal interrupts it (`EINTR`), unless the child
+/// that the parent [watches](Child::watch) has ended: then nothing will
+/// wake the call, and `EINTR` is returned, which [`Perror`] reports as
+/// `msgrcv: interrupted: the child process exited with status 1`.
 ///
 /// `msgrcv`, `msgsnd`, `semop` and `futex` fail with `EINTR` whenever a signal
 /// handler runs, whatever `SA_RESTART` says, and even after a stop and
@@ -80,9 +86,10 @@ impl Interruptible for io::Error {
 /// `SA_RESTART`. Every blocking call in the examples goes through here, so
 /// that each one handles the interruption on purpose.
 pub fn blocking<T, E: Interruptible>(mut call: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+    let _in_call = child::InBlockingCall::enter();
     loop {
         match call() {
-            Err(error) if error.interrupted() => continue,
+            Err(error) if error.interrupted() && child::ended().is_none() => continue,
             result => return result,
         }
     }

@@ -77,7 +77,7 @@ fn run(ftok_path: OsString) -> anyhow::Result<()> {
     // already written out (see `say!`), so the child cannot print it again.
     let child = match unsafe { fork() }.perror("fork")? {
         ForkResult::Child => run_child(|| child(queue.id)),
-        ForkResult::Parent { child } => Child::new(child),
+        ForkResult::Parent { child } => Child::watch(child)?,
     };
 
     // Parent process: send message

@@ -7,7 +7,9 @@ use std::process::Command;
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
 use predicates::prelude::*;
 use tests::sysv::{self, Kind, Squatter};
-use tests::{FullPipe, TIMEOUT, TestDir, assert_in_order, assert_same_lines, lines, wait_until};
+use tests::{
+    FullPipe, TIMEOUT, TestDir, assert_in_order, assert_same_lines, closed_pipe, lines, wait_until,
+};
 
 /// The id in the first line, "Message queue created: <id>".
 fn queue_id(lines: &[String]) -> i32 {
@@ -200,11 +202,9 @@ fn a_closed_stdout_is_an_error_and_the_queue_is_removed() {
     // The reader is gone before the first line: the parent's first print
     // fails after msgget, and the queue must not outlive the error.
     let dir = TestDir::new();
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
     let output = Command::new(cargo_bin!("msgqueue"))
         .current_dir(dir.path())
-        .stdout(writer)
+        .stdout(closed_pipe())
         .output()
         .unwrap();
 

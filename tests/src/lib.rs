@@ -383,6 +383,14 @@ impl Default for FullPipe {
     }
 }
 
+/// A pipe whose read end is already closed: a program given it as stdout
+/// gets `EPIPE` from its first write, as under `| head -0`.
+pub fn closed_pipe() -> io::PipeWriter {
+    let (reader, writer) = io::pipe().expect("pipe");
+    drop(reader);
+    writer
+}
+
 fn set_nonblocking(fd: &impl AsRawFd, nonblocking: bool) {
     let fd = fd.as_raw_fd();
     // SAFETY: F_GETFL takes no argument and reads nothing from our memory.

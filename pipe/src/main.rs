@@ -1,0 +1,102 @@
+//! # pipe: a pipe from parent to child
+//!
+//! The tutorial's "Pipe Example", ported line for line from
+//! `shared/reference/c/pipe.c`. The parent creates a pipe and forks; the
+//! child inherits both ends. Each process closes the end it does not use, the
+//! parent writes a message into the pipe, and the child reads it out. A pipe
+//! has no name: only processes that inherit its descriptors can use it, and
+//! it disappears when the last one is closed, so there is nothing to remove.
+//!
+//! ```text
+//! cargo run -p pipe
+//! ```
+//!
+//! prints (the two lines may come in either order):
+//!
+//! ```text
+//! Parent sent: Hello from parent via pipe!
+//! Child received: Hello from parent via pipe!
+//! ```
+//!
+//! | C | Rust | what changes |
+//! |---|---|---|
+//! | `pipe(pipefd)` | `std::io::pipe()` | two owned ends, `PipeReader` and `PipeWriter`, close-on-exec |
+//! | `fork()` | `nix::unistd::fork`; the child's part is `child`, ended by [`common::run_child`] | the child never returns into `main` |
+//! | `close(pipefd[1])` | `drop(writer)` | closing is dropping |
+//! | `read(pipefd[0], buffer, sizeof(buffer))` | `reader.read(&mut buffer)` inside [`common::blocking`] | retried when a signal interrupts it; no NUL needed |
+//! | `bytes_read > 0` else `perror("read")` | end of file is an error, exit 1 | the C child prints `read: Success` and exits 0 |
+//! | `write(pipefd[1], message, strlen(message))` | `writer.write_all(message)` | a short write is finished, not ignored |
+//! | `wait(NULL)` | [`common::Child::wait`] | a child that failed makes the parent fail |
+
+use std::io::{self, PipeReader, PipeWriter, Read, Write};
+use std::process::ExitCode;
+
+use anyhow::bail;
+use common::{Child, Perror, blocking, run_child, say};
+use nix::unistd::{ForkResult, fork};
+
+const HELP: &str = "\
+Usage: pipe
+A parent sends a message to its forked child through a pipe.
+";
+
+fn main() -> ExitCode {
+    common::main_no_args(HELP, run)
+}
+
+fn run() -> anyhow::Result<()> {
+    let message = "Hello from parent via pipe!";
+
+    // Create the pipe
+    let (reader, mut writer) = io::pipe().perror("pipe")?;
+
+    // Create a child process
+    // SAFETY: the process is single-threaded, so the child's copy of it holds
+    // no lock that another thread was holding. Each line printed so far is
+    // already written out (see `say!`), so the child cannot print it again.
+    let child = match unsafe { fork() }.perror("fork")? {
+        ForkResult::Child => run_child(|| child(reader, writer)),
+        ForkResult::Parent { child } => Child::watch(child)?,
+    };
+
+    // Parent process
+
+    // Close the read end as we only need to write
+    drop(reader);
+
+    // Write to pipe
+    writer.write_all(message.as_bytes()).perror("write")?;
+
+    say!("Parent sent: {message}")?;
+
+    // Close the write end
+    drop(writer);
+
+    // Wait for child to finish
+    child.wait()
+}
+
+/// The child's part: read what the parent wrote.
+fn child(mut reader: PipeReader, writer: PipeWriter) -> anyhow::Result<()> {
+    // Close the write end as we only need to read
+    drop(writer);
+
+    // Read from pipe. One read gets the whole message: a write of at most
+    // PIPE_BUF (4096) bytes goes into a pipe all at once.
+    let mut buffer = [0; 100];
+    let bytes_read = blocking(|| reader.read(&mut buffer)).perror("read")?;
+
+    if bytes_read == 0 {
+        // Every write end is closed and nothing was written.
+        bail!("read: end of file before any data");
+    }
+    say!(
+        "Child received: {}",
+        String::from_utf8_lossy(&buffer[..bytes_read])
+    )?;
+
+    // Close the read end
+    drop(reader);
+
+    Ok(())
+}

@@ -20,7 +20,7 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{SocketAddr, UnixListener};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -203,6 +203,19 @@ pub mod sysv {
             .any(|object| object.id == id && object.key == key)
     }
 
+    /// The value of semaphore 0 of the set `id` (`semctl(id, 0, GETVAL)`).
+    pub fn semaphore_value(id: i32) -> i32 {
+        // SAFETY: GETVAL takes no fourth argument.
+        let value = unsafe { libc::semctl(id, 0, libc::GETVAL) };
+        assert_ne!(
+            value,
+            -1,
+            "semctl GETVAL: {}",
+            std::io::Error::last_os_error()
+        );
+        value
+    }
+
     /// An object that a test puts at a key before running an example there
     /// (another run's, or a leftover of a crashed one), removed when dropped.
     #[derive(Debug)]
@@ -246,6 +259,24 @@ pub mod sysv {
             };
         }
     }
+}
+
+/// A command that runs `program` as a user without privileges: as is when
+/// the tests do not run as root, as `nobody` through `setpriv` when they do.
+/// `None` when the tests run as root and `setpriv` is missing: the caller
+/// skips, and says so.
+pub fn unprivileged(program: &Path) -> Option<Command> {
+    if uid() != 0 {
+        return Some(Command::new(program));
+    }
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())?;
+    let mut command = Command::new(setpriv);
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(program);
+    Some(command)
 }
 
 /// The real user id of the tests, which owns what the examples create.
@@ -337,20 +368,44 @@ pub struct FullPipe {
     filler: usize,
 }
 
+const PAGE: usize = 4096;
+
 impl FullPipe {
     pub fn new() -> Self {
         let (reader, mut writer) = io::pipe().expect("pipe");
         set_nonblocking(&writer, true);
-        let chunk = [b'#'; 4096];
-        let mut filler = 0;
-        loop {
-            match writer.write(&chunk) {
-                Ok(n) => filler += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => panic!("fill the pipe: {e}"),
-            }
-        }
+        let filler = fill(&mut writer, PAGE);
         // The program must block on the full pipe, not fail with EAGAIN.
+        set_nonblocking(&writer, false);
+        Self {
+            reader,
+            writer: Some(writer),
+            filler,
+        }
+    }
+
+    /// A full pipe but for `room` bytes (less than a page): writes that fit
+    /// in what is left go through, and the first one that does not blocks.
+    /// A pipe is a ring of pages, and a write shares the last page only if
+    /// it fits there whole: so the ring is filled with whole pages, one page
+    /// is read back to free its slot, and that slot gets a page that is
+    /// full but for `room` bytes.
+    pub fn with_room(room: usize) -> Self {
+        assert!(room < PAGE);
+        let (mut reader, mut writer) = io::pipe().expect("pipe");
+        set_nonblocking(&writer, true);
+        let filler = fill(&mut writer, PAGE);
+        reader.read_exact(&mut [0; PAGE]).expect("read a page back");
+        let last = writer
+            .write(&[b'#'; PAGE][room..])
+            .expect("fill the last page");
+        assert_eq!(
+            last,
+            PAGE - room,
+            "the last page takes what is written to it"
+        );
+        // One page of filler was read back, and the last page added.
+        let filler = filler - PAGE + last;
         set_nonblocking(&writer, false);
         Self {
             reader,
@@ -389,6 +444,20 @@ pub fn closed_pipe() -> io::PipeWriter {
     let (reader, writer) = io::pipe().expect("pipe");
     drop(reader);
     writer
+}
+
+/// Writes `chunk`-byte chunks into a non-blocking pipe until it is full;
+/// returns how many bytes it took.
+fn fill(writer: &mut io::PipeWriter, chunk: usize) -> usize {
+    let bytes = vec![b'#'; chunk];
+    let mut filled = 0;
+    loop {
+        match writer.write(&bytes) {
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return filled,
+            Err(e) => panic!("fill the pipe: {e}"),
+        }
+    }
 }
 
 fn set_nonblocking(fd: &impl AsRawFd, nonblocking: bool) {

@@ -1,0 +1,67 @@
+//! Drives the `signals` binary as a user would and checks its output, which
+//! the protocol fixes line by line: each line is printed after the signal
+//! that the line before it caused.
+
+use std::fs::File;
+use std::process::Command;
+
+use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
+use tests::{TIMEOUT, TestDir, closed_pipe, lines};
+
+const TRANSCRIPT: [&str; 6] = [
+    "Parent installed SIGUSR1 handler",
+    "Child sending SIGUSR1 to parent 3 times",
+    "Parent received SIGUSR1 1 time(s)",
+    "Parent sending SIGTERM to child",
+    "Child received SIGTERM, exiting cleanly",
+    "Child exited with status 0",
+];
+
+#[test]
+fn prints_the_transcript_in_exactly_this_order() {
+    // Three SIGUSR1 sent while blocked arrive as one, every time.
+    let output = cargo_bin_cmd!("signals")
+        .timeout(TIMEOUT)
+        .assert()
+        .success()
+        .stderr("");
+    assert_eq!(lines(&output.get_output().stdout), TRANSCRIPT);
+}
+
+#[test]
+fn prints_each_line_once_when_stdout_is_a_file() {
+    let dir = TestDir::new();
+    let path = dir.join("out.txt");
+    let status = Command::new(cargo_bin!("signals"))
+        .stdout(File::create(&path).unwrap())
+        .status()
+        .unwrap();
+
+    assert!(status.success());
+    assert_eq!(lines(&std::fs::read(&path).unwrap()), TRANSCRIPT);
+}
+
+#[test]
+fn a_closed_stdout_is_an_error_before_anything_is_sent() {
+    let output = Command::new(cargo_bin!("signals"))
+        .stdout(closed_pipe())
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "write stdout: Broken pipe\n"
+    );
+}
+
+#[test]
+fn an_argument_is_bad_usage() {
+    cargo_bin_cmd!("signals")
+        .arg("now")
+        .timeout(TIMEOUT)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr("signals: unexpected argument now\nUsage: signals\n");
+}

@@ -1,0 +1,213 @@
+//! Drives the `semaphore` binary as a user would, in a fresh directory per
+//! test, and checks what it prints, its exit status, and that no semaphore
+//! set is left behind.
+
+use std::process::Command;
+
+use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
+use tests::sysv::{self, Kind, Squatter};
+use tests::{FullPipe, TIMEOUT, TestDir, closed_pipe, lines, wait_until};
+
+/// The id in the first line, "Semaphore set created: <id>".
+fn set_id(lines: &[String]) -> i32 {
+    lines[0]
+        .strip_prefix("Semaphore set created: ")
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("first line names the set: {lines:#?}"))
+}
+
+/// Checks the critical sections: each process enters three times, and every
+/// "entered" line is followed by the same process's "leaving" line. Lines are
+/// printed inside the critical section, so this fails if both processes
+/// were ever inside at once.
+fn assert_mutual_exclusion(sections: &[String]) {
+    assert_eq!(sections.len(), 12, "{sections:#?}");
+    for pair in sections.chunks(2) {
+        let who = pair[0]
+            .strip_suffix(": entered critical section")
+            .unwrap_or_else(|| {
+                panic!(
+                    "expected an entered line, got {:?} in {sections:#?}",
+                    pair[0]
+                )
+            });
+        assert!(who == "Parent" || who == "Child", "{sections:#?}");
+        assert_eq!(
+            pair[1],
+            format!("{who}: leaving critical section"),
+            "{sections:#?}"
+        );
+    }
+    for who in ["Parent", "Child"] {
+        let entered = format!("{who}: entered critical section");
+        assert_eq!(
+            sections.iter().filter(|l| **l == entered).count(),
+            3,
+            "{sections:#?}"
+        );
+    }
+}
+
+#[test]
+fn takes_turns_in_the_critical_section_and_removes_the_set() {
+    let dir = TestDir::new();
+    let output = cargo_bin_cmd!("semaphore")
+        .current_dir(dir.path())
+        .timeout(TIMEOUT)
+        .assert()
+        .success()
+        .stderr("");
+    let lines = lines(&output.get_output().stdout);
+    let id = set_id(&lines);
+
+    assert_eq!(lines.len(), 14, "{lines:#?}");
+    assert_mutual_exclusion(&lines[1..13]);
+    assert_eq!(lines[13], "Semaphore set removed");
+    assert!(
+        !sysv::exists(Kind::Sem, id, dir.ftok_key(b'c')),
+        "set {id} is gone"
+    );
+}
+
+#[test]
+fn creates_one_free_semaphore_for_its_owner_only() {
+    let dir = TestDir::new();
+    let key = dir.ftok_key(b'c');
+    // The program blocks printing its first line, just after SETVAL.
+    let mut stdout = FullPipe::new();
+    let mut program = Command::new(cargo_bin!("semaphore"))
+        .current_dir(dir.path())
+        .stdout(stdout.stdout())
+        .spawn()
+        .unwrap();
+
+    wait_until("the set exists", || sysv::find(Kind::Sem, key).is_some());
+    let set = sysv::find(Kind::Sem, key).unwrap();
+    let value = sysv::semaphore_value(set.id);
+    let printed = stdout.finish();
+
+    assert!(program.wait().unwrap().success());
+    assert_eq!(set.mode, 0o600, "mode of {set:?}");
+    assert_eq!(set.uid, tests::uid());
+    assert_eq!(value, 1, "initialised to 1: the resource is free");
+    assert_eq!(set_id(&lines(&printed)), set.id);
+    assert!(sysv::find(Kind::Sem, key).is_none(), "set removed");
+}
+
+#[test]
+fn refuses_a_set_that_already_has_its_key() {
+    let dir = TestDir::new();
+    let key = dir.ftok_key(b'c');
+    let other = Squatter::new(Kind::Sem, key, 0o600);
+
+    let assert = cargo_bin_cmd!("semaphore")
+        .current_dir(dir.path())
+        .timeout(TIMEOUT)
+        .assert();
+
+    assert!(
+        sysv::exists(Kind::Sem, other.id, key),
+        "the other set is left alone"
+    );
+    assert_eq!(
+        sysv::semaphore_value(other.id),
+        0,
+        "and its value untouched"
+    );
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert.code(1).stdout("");
+    assert!(stderr.starts_with("semget: File exists;"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("ipcrm -S {key:#010x}")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_ftok_path_is_an_error_and_creates_nothing() {
+    let dir = TestDir::new();
+    let missing = dir.join("no-such-file");
+    cargo_bin_cmd!("semaphore")
+        .arg(&missing)
+        .timeout(TIMEOUT)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(format!(
+            "ftok(\"{}\", 'c'): No such file or directory\n",
+            missing.display()
+        ));
+}
+
+#[test]
+fn a_closed_stdout_is_an_error_and_the_set_is_removed() {
+    let dir = TestDir::new();
+    let output = Command::new(cargo_bin!("semaphore"))
+        .current_dir(dir.path())
+        .stdout(closed_pipe())
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "write stdout: Broken pipe\n"
+    );
+    assert!(
+        sysv::find(Kind::Sem, dir.ftok_key(b'c')).is_none(),
+        "set removed"
+    );
+}
+
+#[test]
+fn bad_usage_prints_the_usage_line_and_exits_2() {
+    cargo_bin_cmd!("semaphore")
+        .args(["a", "b"])
+        .timeout(TIMEOUT)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr("semaphore: unexpected argument b\nUsage: semaphore [FTOK_PATH]\n");
+}
+
+#[test]
+fn a_semop_interrupted_by_a_stop_and_continue_is_retried() {
+    // Linux makes a semop that sleeps fail with EINTR when its process is
+    // stopped and continued (Ctrl-Z, fg), even with no signal handler.
+    let dir = TestDir::new();
+    // The first line goes through; the first process to print after it
+    // blocks, holding the semaphore...
+    let mut stdout = FullPipe::with_room(40);
+    let mut program = Command::new(cargo_bin!("semaphore"))
+        .current_dir(dir.path())
+        .stdout(stdout.stdout())
+        .spawn()
+        .unwrap();
+    let parent = program.id();
+
+    // ...until the other one sleeps in semop: interrupt that one.
+    let semtimedop = format!("{} ", libc::SYS_semtimedop);
+    let in_semop = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/syscall"))
+            .is_ok_and(|s| s.starts_with(&semtimedop))
+    };
+    let mut waiter = String::new();
+    wait_until("a process sleeps in semop", || {
+        let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+            .unwrap_or_default();
+        let found = std::iter::once(parent.to_string())
+            .chain(children.split_whitespace().map(str::to_owned))
+            .find(|pid| in_semop(pid));
+        found.map(|pid| waiter = pid).is_some()
+    });
+    let pid = nix::unistd::Pid::from_raw(waiter.parse().unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    wait_until("it is stopped", || {
+        std::fs::read_to_string(format!("/proc/{waiter}/stat")).is_ok_and(|s| s.contains(") T "))
+    });
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+
+    let printed = lines(&stdout.finish());
+    assert!(program.wait().unwrap().success(), "{printed:#?}");
+    assert_mutual_exclusion(&printed[1..13]);
+}

@@ -104,8 +104,7 @@ impl std::error::Error for UsageError {}
 /// Prints an error on stderr the way the examples report every failure: one
 /// line, `<call>: <reason>`, with the context an example added in front.
 pub fn report(error: &anyhow::Error) {
-    // Nothing is left to tell if stderr itself is gone.
-    let _ = writeln!(io::stderr(), "{error:#}");
+    crate::note!("{error:#}");
 }
 
 /// The `main` of an example that takes a name: parses the command line
@@ -144,7 +143,7 @@ fn start(
     let program = program.rsplit('/').next().unwrap_or_default().to_owned();
     let usage = help.lines().next().unwrap_or_default();
     let bad_usage = |problem: &dyn fmt::Display| {
-        let _ = writeln!(io::stderr(), "{program}: {problem}\n{usage}");
+        crate::note!("{program}: {problem}\n{usage}");
         ExitCode::from(2)
     };
 

@@ -8,7 +8,7 @@
 //!   exits 1, or prints the usage line and exits 2 for a bad command line
 //!   ([`main_no_args`] for an example without a name to choose).
 //! - [`say!`]: `printf` of one line, returning an error instead of panicking
-//!   when stdout is gone.
+//!   when stdout is gone; [`note!`]: one line on stderr, in one piece.
 //! - [`run_child`] and [`Child`]: how the forked child ends, and how the parent
 //!   waits for it (or, leaving early, makes sure it is gone).
 //! - [`blocking`]: a blocking call, again when a signal interrupted it, but
@@ -53,6 +53,26 @@ pub fn write_line(line: fmt::Arguments<'_>) -> Result<(), SysError> {
     writeln!(out, "{line}")
         .and_then(|()| out.flush())
         .perror("write stdout")
+}
+
+/// Prints one line on stderr, like `eprintln!`, in a single `write(2)`.
+///
+/// stderr is not buffered, so `eprintln!` writes each piece of a formatted
+/// line with a call of its own, and the lines of a parent and a child that
+/// fail at the same moment come out interleaved: `write stdoutwrite stdout:
+/// Broken pipe`. A failure to write is ignored: with stderr gone, there is
+/// nobody left to tell.
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::write_error_line(::std::format_args!($($arg)*))
+    };
+}
+
+/// The function behind [`note!`].
+pub fn write_error_line(line: fmt::Arguments<'_>) {
+    let line = format!("{line}\n");
+    let _ = io::stderr().write_all(line.as_bytes());
 }
 
 /// An error that a signal can cause in a blocking call: `EINTR`.

@@ -36,12 +36,11 @@
 //! | `perror("msgsnd"); exit(1);` | `.perror("msgsnd")?` | printed by [`common::main`], exit status 1 |
 
 use std::ffi::OsString;
-use std::io::{self, Write};
 use std::mem::ManuallyDrop;
 use std::process::ExitCode;
 use std::ptr;
 
-use common::{Child, Perror, SysError, blocking, ftok, key_taken_hint, run_child, say};
+use common::{Child, Perror, SysError, blocking, ftok, key_taken_hint, note, run_child, say};
 use libc::{IPC_CREAT, IPC_EXCL, IPC_RMID, c_int, c_long, key_t};
 use nix::errno::Errno;
 use nix::unistd::{ForkResult, fork};
@@ -208,8 +207,7 @@ impl Drop for Queue {
     fn drop(&mut self) {
         if let Err(errno) = msgctl_rmid(self.id) {
             let id = self.id;
-            let _ = writeln!(
-                io::stderr(),
+            note!(
                 "msgctl: {}; remove queue {id} with `ipcrm -q {id}`",
                 errno.desc()
             );

@@ -40,14 +40,13 @@
 //! | `semctl(semid, 0, IPC_RMID)` | `SemaphoreSet::remove`; `Drop` on every other path | the set is removed even after an error or a panic |
 
 use std::ffi::OsString;
-use std::io::{self, Write};
 use std::mem::ManuallyDrop;
 use std::process::ExitCode;
 use std::ptr;
 use std::thread::sleep;
 use std::time::Duration;
 
-use common::{Child, Perror, SysError, blocking, ftok, key_taken_hint, run_child, say};
+use common::{Child, Perror, SysError, blocking, ftok, key_taken_hint, note, run_child, say};
 use libc::{IPC_CREAT, IPC_EXCL, IPC_RMID, SEM_UNDO, SETVAL, c_int, c_short, c_ushort, key_t};
 use nix::errno::Errno;
 use nix::unistd::{ForkResult, fork};
@@ -205,8 +204,7 @@ impl Drop for SemaphoreSet {
     fn drop(&mut self) {
         if let Err(errno) = semctl_rmid(self.id) {
             let id = self.id;
-            let _ = writeln!(
-                io::stderr(),
+            note!(
                 "semctl IPC_RMID: {}; remove set {id} with `ipcrm -s {id}`",
                 errno.desc()
             );

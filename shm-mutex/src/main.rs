@@ -41,7 +41,6 @@
 
 use std::cell::UnsafeCell;
 use std::ffi::{OsStr, OsString};
-use std::io::{self, Write};
 use std::mem::{self, ManuallyDrop, MaybeUninit};
 use std::num::NonZeroUsize;
 use std::os::fd::OwnedFd;
@@ -51,7 +50,7 @@ use std::ptr::NonNull;
 use std::thread::sleep;
 use std::time::Duration;
 
-use common::{Child, Perror, SysError, UsageError, run_child, say};
+use common::{Child, Perror, SysError, UsageError, note, run_child, say};
 use libc::c_int;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -306,8 +305,7 @@ impl ShmObject {
 impl Drop for ShmObject {
     fn drop(&mut self) {
         if let Err(errno) = shm_unlink(self.name.as_os_str()) {
-            let _ = writeln!(
-                io::stderr(),
+            note!(
                 "shm_unlink(\"{0}\"): {1}; remove it with `rm /dev/shm{0}`",
                 self.name.display(),
                 errno.desc()

@@ -42,7 +42,6 @@
 
 use std::cell::UnsafeCell;
 use std::ffi::OsString;
-use std::io::{self, Write};
 use std::mem::ManuallyDrop;
 use std::process::ExitCode;
 use std::ptr::{self, NonNull};
@@ -50,7 +49,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread::sleep;
 use std::time::Duration;
 
-use common::{Child, Perror, SysError, blocking, ftok, futex, key_taken_hint, run_child, say};
+use common::{
+    Child, Perror, SysError, blocking, ftok, futex, key_taken_hint, note, run_child, say,
+};
 use libc::{IPC_CREAT, IPC_EXCL, IPC_RMID, c_int, key_t};
 use nix::errno::Errno;
 use nix::unistd::{ForkResult, fork};
@@ -229,8 +230,7 @@ impl Drop for Segment {
     fn drop(&mut self) {
         if let Err(errno) = shmctl_rmid(self.id) {
             let id = self.id;
-            let _ = writeln!(
-                io::stderr(),
+            note!(
                 "shmctl: {}; remove segment {id} with `ipcrm -m {id}`",
                 errno.desc()
             );

@@ -39,7 +39,6 @@
 
 use std::ffi::OsString;
 use std::fs;
-use std::io::{self, Write};
 use std::mem::{self, ManuallyDrop};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::FileTypeExt;
@@ -49,7 +48,7 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use anyhow::bail;
-use common::{Child, Perror, SysError, UsageError, blocking, run_child, say};
+use common::{Child, Perror, SysError, UsageError, blocking, note, run_child, say};
 use nix::errno::Errno;
 use nix::sys::socket::{
     AddressFamily, Backlog, MsgFlags, SockFlag, SockType, UnixAddr, accept, bind, connect, listen,
@@ -283,8 +282,7 @@ impl SocketFile {
 impl Drop for SocketFile {
     fn drop(&mut self) {
         if let Err(errno) = unlink(&self.path) {
-            let _ = writeln!(
-                io::stderr(),
+            note!(
                 "unlink(\"{}\"): {}; remove the socket file yourself",
                 self.path.display(),
                 errno.desc()

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
-use tests::{TIMEOUT, TestDir, closed_pipe, exists, lines};
+use tests::{TIMEOUT, TestDir, assert_each_line_once, closed_pipe, exists, lines};
 
 const PARENT: &str = "Hello from the parent via a memory-mapped file!";
 const CHILD: &str = "Hello from the child via the same file!";
@@ -91,13 +91,7 @@ fn prints_each_line_once_when_stdout_is_a_pipe() {
         .success();
     let lines = lines(&output.get_output().stdout);
     assert_eq!(lines.len(), 5, "{lines:#?}");
-    for line in &lines {
-        assert_eq!(
-            lines.iter().filter(|l| *l == line).count(),
-            1,
-            "{line:?} once in {lines:#?}"
-        );
-    }
+    assert_each_line_once(&lines);
 }
 
 #[test]

@@ -2,21 +2,21 @@
 //! test, and checks what it prints, its exit status, and that no queue is
 //! left behind.
 
-use std::process::Command;
-
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
 use predicates::prelude::*;
-use tests::sysv::{self, Kind, Squatter};
+use tests::sysv::{self, Kind};
 use tests::{
-    FullPipe, TIMEOUT, TestDir, assert_in_order, assert_same_lines, closed_pipe, lines, wait_until,
+    SysvExample, TIMEOUT, TestDir, assert_each_line_once, assert_in_order, assert_same_lines, lines,
 };
 
-/// The id in the first line, "Message queue created: <id>".
-fn queue_id(lines: &[String]) -> i32 {
-    lines[0]
-        .strip_prefix("Message queue created: ")
-        .and_then(|id| id.parse().ok())
-        .unwrap_or_else(|| panic!("first line names the queue: {lines:#?}"))
+/// What this example shares with the other System V examples.
+fn example() -> SysvExample {
+    SysvExample {
+        bin: cargo_bin!("msgqueue"),
+        kind: Kind::Msg,
+        proj: b'b',
+        created: "Message queue created: ",
+    }
 }
 
 #[test]
@@ -29,7 +29,7 @@ fn prints_the_transcript_and_removes_the_queue() {
         .success()
         .stderr("");
     let lines = lines(&output.get_output().stdout);
-    let id = queue_id(&lines);
+    let id = example().id(&lines);
     let created = format!("Message queue created: {id}");
 
     assert_same_lines(
@@ -81,97 +81,33 @@ fn prints_each_line_once_when_stdout_is_a_pipe() {
         .assert()
         .success();
     let lines = lines(&output.get_output().stdout);
-    for line in &lines {
-        assert_eq!(
-            lines.iter().filter(|l| *l == line).count(),
-            1,
-            "{line:?} printed once in {lines:#?}"
-        );
-    }
+    assert_each_line_once(&lines);
     assert_eq!(lines.len(), 6);
 }
 
 #[test]
 fn creates_the_queue_for_its_owner_only() {
-    let dir = TestDir::new();
-    let key = dir.ftok_key(b'b');
-    // The program blocks printing its first line, just after msgget.
-    let mut stdout = FullPipe::new();
-    let mut program = Command::new(cargo_bin!("msgqueue"))
-        .current_dir(dir.path())
-        .stdout(stdout.stdout())
-        .spawn()
-        .unwrap();
-
-    wait_until("the queue exists", || sysv::find(Kind::Msg, key).is_some());
-    let queue = sysv::find(Kind::Msg, key).unwrap();
-    let printed = stdout.finish();
-
-    assert!(program.wait().unwrap().success());
-    assert_eq!(queue.mode, 0o600, "mode of {queue:?}");
-    assert_eq!(queue.uid, tests::uid());
-    assert_eq!(queue_id(&lines(&printed)), queue.id);
-    assert!(sysv::find(Kind::Msg, key).is_none(), "queue removed");
+    example().creates_its_object_for_its_owner_only();
 }
 
 #[test]
 fn the_argument_chooses_the_ftok_path() {
-    // Run elsewhere, naming the directory: the queue's key is ftok(dir, 'b').
-    let dir = TestDir::new();
-    let cwd = TestDir::new();
-    let mut stdout = FullPipe::new();
-    let mut program = Command::new(cargo_bin!("msgqueue"))
-        .current_dir(cwd.path())
-        .arg(dir.path())
-        .stdout(stdout.stdout())
-        .spawn()
-        .unwrap();
-
-    wait_until("the queue exists", || {
-        sysv::find(Kind::Msg, dir.ftok_key(b'b')).is_some()
-    });
-    assert!(sysv::find(Kind::Msg, cwd.ftok_key(b'b')).is_none());
-    stdout.finish();
-    assert!(program.wait().unwrap().success());
+    example().takes_the_ftok_path_from_its_argument();
 }
 
 #[test]
 fn refuses_a_queue_that_already_has_its_key() {
-    let dir = TestDir::new();
-    let key = dir.ftok_key(b'b');
-    // Another queue at our key: a leftover, or another run's.
-    let other = Squatter::new(Kind::Msg, key, 0o600);
-
-    let assert = cargo_bin_cmd!("msgqueue")
-        .current_dir(dir.path())
-        .timeout(TIMEOUT)
-        .assert();
-
-    assert!(
-        sysv::exists(Kind::Msg, other.id, key),
-        "the other queue is left alone"
-    );
-    assert
-        .code(1)
-        .stdout("")
-        .stderr(predicate::str::starts_with("msgget: File exists;"))
-        .stderr(predicate::str::contains(format!("ipcrm -Q {key:#010x}")));
+    example().refuses_a_key_in_use();
 }
 
 #[test]
 fn a_missing_ftok_path_is_an_error_and_creates_nothing() {
-    let dir = TestDir::new();
-    let missing = dir.join("no-such-file");
-    cargo_bin_cmd!("msgqueue")
-        .arg(&missing)
-        .timeout(TIMEOUT)
-        .assert()
-        .code(1)
-        .stdout("")
-        .stderr(format!(
-            "ftok(\"{}\", 'b'): No such file or directory\n",
-            missing.display()
-        ));
+    example().fails_on_a_missing_ftok_path();
+}
+
+#[test]
+fn a_closed_stdout_is_an_error_and_the_queue_is_removed() {
+    example().removes_its_object_when_stdout_is_closed();
 }
 
 #[test]
@@ -195,26 +131,4 @@ fn help_prints_the_usage() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with("Usage: msgqueue [FTOK_PATH]\n"));
-}
-
-#[test]
-fn a_closed_stdout_is_an_error_and_the_queue_is_removed() {
-    // The reader is gone before the first line: the parent's first print
-    // fails after msgget, and the queue must not outlive the error.
-    let dir = TestDir::new();
-    let output = Command::new(cargo_bin!("msgqueue"))
-        .current_dir(dir.path())
-        .stdout(closed_pipe())
-        .output()
-        .unwrap();
-
-    assert_eq!(output.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
-        "write stdout: Broken pipe\n"
-    );
-    assert!(
-        sysv::find(Kind::Msg, dir.ftok_key(b'b')).is_none(),
-        "queue removed"
-    );
 }

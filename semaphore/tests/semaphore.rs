@@ -5,15 +5,17 @@
 use std::process::Command;
 
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
-use tests::sysv::{self, Kind, Squatter};
-use tests::{FullPipe, TIMEOUT, TestDir, closed_pipe, lines, wait_until};
+use tests::sysv::{self, Kind};
+use tests::{FullPipe, SysvExample, TIMEOUT, TestDir, lines, wait_until};
 
-/// The id in the first line, "Semaphore set created: <id>".
-fn set_id(lines: &[String]) -> i32 {
-    lines[0]
-        .strip_prefix("Semaphore set created: ")
-        .and_then(|id| id.parse().ok())
-        .unwrap_or_else(|| panic!("first line names the set: {lines:#?}"))
+/// What this example shares with the other System V examples.
+fn example() -> SysvExample {
+    SysvExample {
+        bin: cargo_bin!("semaphore"),
+        kind: Kind::Sem,
+        proj: b'c',
+        created: "Semaphore set created: ",
+    }
 }
 
 /// Checks the critical sections: each process enters three times, and every
@@ -58,7 +60,7 @@ fn takes_turns_in_the_critical_section_and_removes_the_set() {
         .success()
         .stderr("");
     let lines = lines(&output.get_output().stdout);
-    let id = set_id(&lines);
+    let id = example().id(&lines);
 
     assert_eq!(lines.len(), 14, "{lines:#?}");
     assert_mutual_exclusion(&lines[1..13]);
@@ -71,92 +73,31 @@ fn takes_turns_in_the_critical_section_and_removes_the_set() {
 
 #[test]
 fn creates_one_free_semaphore_for_its_owner_only() {
-    let dir = TestDir::new();
-    let key = dir.ftok_key(b'c');
-    // The program blocks printing its first line, just after SETVAL.
-    let mut stdout = FullPipe::new();
-    let mut program = Command::new(cargo_bin!("semaphore"))
-        .current_dir(dir.path())
-        .stdout(stdout.stdout())
-        .spawn()
-        .unwrap();
+    example().creates_its_object_for_its_owner_only();
+    // While the program waits at its first line, the set holds one
+    // semaphore, set to 1: the resource is free.
+    let (value, _) = example().while_running(&TestDir::new(), |set| sysv::semaphore_value(set.id));
+    assert_eq!(value, 1);
+}
 
-    wait_until("the set exists", || sysv::find(Kind::Sem, key).is_some());
-    let set = sysv::find(Kind::Sem, key).unwrap();
-    let value = sysv::semaphore_value(set.id);
-    let printed = stdout.finish();
-
-    assert!(program.wait().unwrap().success());
-    assert_eq!(set.mode, 0o600, "mode of {set:?}");
-    assert_eq!(set.uid, tests::uid());
-    assert_eq!(value, 1, "initialised to 1: the resource is free");
-    assert_eq!(set_id(&lines(&printed)), set.id);
-    assert!(sysv::find(Kind::Sem, key).is_none(), "set removed");
+#[test]
+fn the_argument_chooses_the_ftok_path() {
+    example().takes_the_ftok_path_from_its_argument();
 }
 
 #[test]
 fn refuses_a_set_that_already_has_its_key() {
-    let dir = TestDir::new();
-    let key = dir.ftok_key(b'c');
-    let other = Squatter::new(Kind::Sem, key, 0o600);
-
-    let assert = cargo_bin_cmd!("semaphore")
-        .current_dir(dir.path())
-        .timeout(TIMEOUT)
-        .assert();
-
-    assert!(
-        sysv::exists(Kind::Sem, other.id, key),
-        "the other set is left alone"
-    );
-    assert_eq!(
-        sysv::semaphore_value(other.id),
-        0,
-        "and its value untouched"
-    );
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
-    assert.code(1).stdout("");
-    assert!(stderr.starts_with("semget: File exists;"), "{stderr}");
-    assert!(
-        stderr.contains(&format!("ipcrm -S {key:#010x}")),
-        "{stderr}"
-    );
+    example().refuses_a_key_in_use();
 }
 
 #[test]
 fn a_missing_ftok_path_is_an_error_and_creates_nothing() {
-    let dir = TestDir::new();
-    let missing = dir.join("no-such-file");
-    cargo_bin_cmd!("semaphore")
-        .arg(&missing)
-        .timeout(TIMEOUT)
-        .assert()
-        .code(1)
-        .stdout("")
-        .stderr(format!(
-            "ftok(\"{}\", 'c'): No such file or directory\n",
-            missing.display()
-        ));
+    example().fails_on_a_missing_ftok_path();
 }
 
 #[test]
 fn a_closed_stdout_is_an_error_and_the_set_is_removed() {
-    let dir = TestDir::new();
-    let output = Command::new(cargo_bin!("semaphore"))
-        .current_dir(dir.path())
-        .stdout(closed_pipe())
-        .output()
-        .unwrap();
-
-    assert_eq!(output.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
-        "write stdout: Broken pipe\n"
-    );
-    assert!(
-        sysv::find(Kind::Sem, dir.ftok_key(b'c')).is_none(),
-        "set removed"
-    );
+    example().removes_its_object_when_stdout_is_closed();
 }
 
 #[test]

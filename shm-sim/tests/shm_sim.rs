@@ -5,14 +5,12 @@
 // Helpers outside #[test] functions may unwrap too: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Lines, Write};
-use std::os::unix::process::CommandExt;
-use std::process::{ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
 use predicates::prelude::*;
 use tests::sysv::{self, Kind};
-use tests::{TIMEOUT, assert_in_order, lines, position};
+use tests::{Live, TIMEOUT, assert_in_order, lines, position};
 
 /// What the first lines of every session say.
 #[derive(Debug)]
@@ -335,83 +333,10 @@ fn end_of_input_ends_the_session_like_quit() {
     assert_eq!(lines, expected);
 }
 
-/// A session whose stdin stays open, for a test to act on it mid-way.
-struct Live {
-    program: std::process::Child,
-    stdin: Option<ChildStdin>,
-    stdout: Lines<BufReader<ChildStdout>>,
-    seen: Vec<String>,
-}
-
-impl Live {
-    /// Starts the program in a process group of its own, as a shell starts
-    /// a job, and reads its opening.
-    fn start() -> Self {
-        let mut program = Command::new(cargo_bin!("shm-sim"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        let stdin = program.stdin.take();
-        let stdout = BufReader::new(program.stdout.take().unwrap()).lines();
-        let mut live = Self {
-            program,
-            stdin,
-            stdout,
-            seen: Vec::new(),
-        };
-        live.read_until("Type help for the commands.");
-        live
-    }
-
-    /// Reads the transcript up to `wanted`: the program has done everything before it.
-    fn read_until(&mut self, wanted: &str) {
-        for line in self.stdout.by_ref() {
-            let line = line.unwrap();
-            self.seen.push(line.clone());
-            if line == wanted {
-                return;
-            }
-        }
-        panic!("no {wanted:?} in {:#?}", self.seen);
-    }
-
-    fn type_line(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().unwrap();
-        writeln!(stdin, "{line}").unwrap();
-    }
-
-    /// Sends `signal` to the program's whole process group, as a terminal
-    /// does for Ctrl-C, or to the controller alone.
-    fn signal(&self, signal: libc::c_int, group: bool) {
-        let pid = i32::try_from(self.program.id()).unwrap();
-        let target = if group { -pid } else { pid };
-        // SAFETY: kill takes no pointers.
-        assert_eq!(unsafe { libc::kill(target, signal) }, 0);
-    }
-
-    /// Reads the rest of the transcript (with stdin still open: the
-    /// program ends by itself) and returns it, the exit status and stderr.
-    fn finish(mut self) -> (Option<i32>, Vec<String>, String) {
-        for line in self.stdout.by_ref() {
-            self.seen.push(line.unwrap());
-        }
-        drop(self.stdin.take());
-        let output = self.program.wait_with_output().unwrap();
-        (
-            output.status.code(),
-            normalized(self.seen),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    }
-}
-
 #[test]
 fn ctrl_c_ends_both_processes_and_removes_the_segment() {
-    let mut live = Live::start();
-    let s = Started::from(&live.seen);
+    let mut live = Live::start(cargo_bin!("shm-sim"), "Type help for the commands.");
+    let s = Started::from(live.seen());
     let segment = sysv::objects(Kind::Shm)
         .into_iter()
         .find(|o| o.id == s.segment)
@@ -428,6 +353,7 @@ fn ctrl_c_ends_both_processes_and_removes_the_segment() {
     // Ctrl-C reaches the whole foreground group: controller, A and B.
     live.signal(libc::SIGINT, true);
     let (status, lines, stderr) = live.finish();
+    let lines = normalized(lines);
     assert_eq!((status, stderr.as_str()), (Some(130), ""));
     assert_eq!(
         lines.last().unwrap(),
@@ -441,10 +367,11 @@ fn ctrl_c_ends_both_processes_and_removes_the_segment() {
 
 #[test]
 fn sigterm_ends_both_processes_and_removes_the_segment() {
-    let live = Live::start();
-    let s = Started::from(&live.seen);
+    let live = Live::start(cargo_bin!("shm-sim"), "Type help for the commands.");
+    let s = Started::from(live.seen());
     live.signal(libc::SIGTERM, false);
     let (status, lines, stderr) = live.finish();
+    let lines = normalized(lines);
     assert_eq!((status, stderr.as_str()), (Some(143), ""));
     assert_eq!(
         lines.last().unwrap(),
@@ -458,8 +385,8 @@ fn sigterm_ends_both_processes_and_removes_the_segment() {
 
 #[test]
 fn a_process_that_dies_ends_the_session_with_the_reason() {
-    let live = Live::start();
-    let s = Started::from(&live.seen);
+    let live = Live::start(cargo_bin!("shm-sim"), "Type help for the commands.");
+    let s = Started::from(live.seen());
     // Someone kills B. The controller, waiting for a command, also watches
     // A and B: it notices, ends A and removes the segment.
     let b = i32::try_from(s.b).unwrap();

@@ -14,13 +14,14 @@
 
 use std::ffi::CString;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{SocketAddr, UnixListener};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -140,6 +141,24 @@ pub mod sysv {
 
     impl Kind {
         pub const ALL: [Kind; 3] = [Kind::Shm, Kind::Msg, Kind::Sem];
+
+        /// The call that creates an object of this kind: `shmget`.
+        pub fn get_call(self) -> &'static str {
+            match self {
+                Kind::Shm => "shmget",
+                Kind::Msg => "msgget",
+                Kind::Sem => "semget",
+            }
+        }
+
+        /// The option of `ipcrm` that removes an object of this kind by key.
+        pub fn ipcrm_key_option(self) -> char {
+            match self {
+                Kind::Shm => 'M',
+                Kind::Msg => 'Q',
+                Kind::Sem => 'S',
+            }
+        }
 
         fn file(self) -> &'static str {
             match self {
@@ -473,4 +492,251 @@ fn set_nonblocking(fd: &impl AsRawFd, nonblocking: bool) {
     // SAFETY: F_SETFL takes an int of flags and reads nothing from our memory.
     let set = unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
     assert_ne!(set, -1, "fcntl F_SETFL");
+}
+
+/// The checks that the System V examples (`shm-sysv`, `msgqueue`,
+/// `semaphore`) share. Each makes its key with `ftok(FTOK_PATH, proj)` (the
+/// current directory by default), creates one object with `IPC_EXCL` and
+/// mode 0600, prints its id at the end of its first line, and removes it.
+#[derive(Debug, Clone, Copy)]
+pub struct SysvExample {
+    /// The binary under test, from `cargo_bin!`.
+    pub bin: &'static Path,
+    pub kind: sysv::Kind,
+    /// The project byte of its `ftok`.
+    pub proj: u8,
+    /// Its first line, up to the id: `"Message queue created: "`.
+    pub created: &'static str,
+}
+
+impl SysvExample {
+    /// The id at the end of the first line.
+    pub fn id(&self, lines: &[String]) -> i32 {
+        lines
+            .first()
+            .and_then(|line| line.strip_prefix(self.created))
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("the first line names the object: {lines:#?}"))
+    }
+
+    /// Runs the example in `dir`, stopped at its first line (a [`FullPipe`])
+    /// while its object exists; calls `look` with the object, as
+    /// `/proc/sysvipc` lists it. Then lets it finish, and checks that it
+    /// succeeded, that its first line named that object, and that the object
+    /// is gone. Returns what `look` returned and the lines printed.
+    pub fn while_running<T>(
+        &self,
+        dir: &TestDir,
+        look: impl FnOnce(&sysv::Object) -> T,
+    ) -> (T, Vec<String>) {
+        let key = dir.ftok_key(self.proj);
+        let mut stdout = FullPipe::new();
+        let mut program = Command::new(self.bin)
+            .current_dir(dir.path())
+            .stdout(stdout.stdout())
+            .spawn()
+            .unwrap();
+
+        wait_until("the object exists", || sysv::find(self.kind, key).is_some());
+        let object = sysv::find(self.kind, key).unwrap();
+        let seen = look(&object);
+        let printed = lines(&stdout.finish());
+
+        assert!(program.wait().unwrap().success(), "{printed:#?}");
+        assert_eq!(self.id(&printed), object.id);
+        assert!(sysv::find(self.kind, key).is_none(), "{object:?} removed");
+        (seen, printed)
+    }
+
+    /// The object is its owner's only: mode 0600.
+    pub fn creates_its_object_for_its_owner_only(&self) {
+        let (object, _) = self.while_running(&TestDir::new(), sysv::Object::clone);
+        assert_eq!(object.mode, 0o600, "mode of {object:?}");
+        assert_eq!(object.uid, uid());
+    }
+
+    /// Run elsewhere with a directory as its argument, it makes its key
+    /// from that directory, not from where it runs.
+    pub fn takes_the_ftok_path_from_its_argument(&self) {
+        let dir = TestDir::new();
+        let elsewhere = TestDir::new();
+        let key = dir.ftok_key(self.proj);
+        let mut stdout = FullPipe::new();
+        let mut program = Command::new(self.bin)
+            .current_dir(elsewhere.path())
+            .arg(dir.path())
+            .stdout(stdout.stdout())
+            .spawn()
+            .unwrap();
+
+        wait_until("the object exists", || sysv::find(self.kind, key).is_some());
+        let at_cwd = sysv::find(self.kind, elsewhere.ftok_key(self.proj));
+        stdout.finish();
+        assert!(program.wait().unwrap().success());
+        assert!(at_cwd.is_none(), "no object at the key of where it ran");
+    }
+
+    /// An object already at its key (a leftover, or another run's) is an
+    /// error that names the key and how to remove it, and the object is
+    /// left alone.
+    pub fn refuses_a_key_in_use(&self) {
+        let dir = TestDir::new();
+        let key = dir.ftok_key(self.proj);
+        let other = sysv::Squatter::new(self.kind, key, 0o600);
+
+        let output = Command::new(self.bin)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+
+        assert!(
+            sysv::exists(self.kind, other.id, key),
+            "the other object is left alone"
+        );
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(output.stdout.is_empty());
+        assert!(
+            stderr.starts_with(&format!("{}: File exists;", self.kind.get_call())),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "ipcrm -{} {key:#010x}",
+                self.kind.ipcrm_key_option()
+            )),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+
+    /// A path that does not exist is an error of ftok, and nothing is created.
+    pub fn fails_on_a_missing_ftok_path(&self) {
+        let dir = TestDir::new();
+        let missing = dir.join("no-such-file");
+        let output = Command::new(self.bin).arg(&missing).output().unwrap();
+
+        assert_eq!(output.status.code(), Some(1));
+        assert!(output.stdout.is_empty());
+        let expected = format!(
+            "ftok(\"{}\", '{}'): No such file or directory\n",
+            missing.display(),
+            char::from(self.proj)
+        );
+        assert_eq!(String::from_utf8_lossy(&output.stderr), expected);
+    }
+
+    /// Its first print fails after the object is created: the error is one
+    /// line, and the object is removed.
+    pub fn removes_its_object_when_stdout_is_closed(&self) {
+        let dir = TestDir::new();
+        let output = Command::new(self.bin)
+            .current_dir(dir.path())
+            .stdout(closed_pipe())
+            .output()
+            .unwrap();
+
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            "write stdout: Broken pipe\n"
+        );
+        assert!(
+            sysv::find(self.kind, dir.ftok_key(self.proj)).is_none(),
+            "object removed"
+        );
+    }
+}
+
+/// Asserts that no line is printed twice: what a C program that forks after
+/// `printf` does when its stdout is a pipe or a file.
+pub fn assert_each_line_once(lines: &[String]) {
+    for line in lines {
+        let times = lines.iter().filter(|l| *l == line).count();
+        assert_eq!(times, 1, "{line:?} printed {times} times in {lines:#?}");
+    }
+}
+
+/// A program running with its stdin held open and its stdout read line by
+/// line, in a process group of its own as a shell starts a job: for a test
+/// that acts on it mid-way (types a line, sends a signal) and then reads how
+/// it ends.
+#[derive(Debug)]
+pub struct Live {
+    program: std::process::Child,
+    stdin: Option<ChildStdin>,
+    stdout: io::Lines<BufReader<ChildStdout>>,
+    seen: Vec<String>,
+}
+
+impl Live {
+    /// Starts `program` and reads its output up to the line `ready`.
+    pub fn start(program: &Path, ready: &str) -> Self {
+        let mut program = Command::new(program)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let stdin = program.stdin.take();
+        let stdout = BufReader::new(program.stdout.take().unwrap()).lines();
+        let mut live = Self {
+            program,
+            stdin,
+            stdout,
+            seen: Vec::new(),
+        };
+        live.read_until(ready);
+        live
+    }
+
+    /// The lines read so far.
+    pub fn seen(&self) -> &[String] {
+        &self.seen
+    }
+
+    /// Reads the output up to the line `wanted`: the program has done
+    /// everything before it.
+    pub fn read_until(&mut self, wanted: &str) {
+        for line in self.stdout.by_ref() {
+            let line = line.unwrap();
+            self.seen.push(line.clone());
+            if line == wanted {
+                return;
+            }
+        }
+        panic!("no {wanted:?} in {:#?}", self.seen);
+    }
+
+    /// Writes `line` and a newline to the program's stdin.
+    pub fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+    }
+
+    /// Sends `signal` to the program's whole process group, as a terminal
+    /// does for Ctrl-C (`group`), or to the program alone.
+    pub fn signal(&self, signal: libc::c_int, group: bool) {
+        let pid = i32::try_from(self.program.id()).unwrap();
+        let target = if group { -pid } else { pid };
+        // SAFETY: kill takes no pointers.
+        assert_eq!(unsafe { libc::kill(target, signal) }, 0);
+    }
+
+    /// Reads the rest of the output (with stdin still open: the program ends
+    /// by itself) and returns its exit status, every line it printed, and
+    /// its stderr.
+    pub fn finish(mut self) -> (Option<i32>, Vec<String>, String) {
+        for line in self.stdout.by_ref() {
+            self.seen.push(line.unwrap());
+        }
+        drop(self.stdin.take());
+        let output = self.program.wait_with_output().unwrap();
+        (
+            output.status.code(),
+            self.seen,
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
 }

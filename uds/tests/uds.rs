@@ -9,8 +9,8 @@ use std::process::Command;
 
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
 use tests::{
-    FullPipe, TIMEOUT, TestDir, assert_in_order, assert_same_lines, closed_pipe, exists, lines,
-    wait_until,
+    FullPipe, TIMEOUT, TestDir, assert_each_line_once, assert_in_order, assert_same_lines,
+    closed_pipe, exists, lines, wait_until,
 };
 
 #[test]
@@ -65,13 +65,7 @@ fn prints_each_line_once_when_stdout_is_a_pipe() {
         .assert()
         .success();
     let lines = lines(&output.get_output().stdout);
-    for line in &lines {
-        assert_eq!(
-            lines.iter().filter(|l| *l == line).count(),
-            1,
-            "{line:?} printed once in {lines:#?}"
-        );
-    }
+    assert_each_line_once(&lines);
     assert_eq!(lines.len(), 5);
 }
 

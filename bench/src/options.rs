@@ -1,0 +1,151 @@
+//! The command line.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use crate::measure::{Counts, Stream};
+use crate::mechanisms;
+use crate::placement::Placement;
+
+pub const HELP: &str = "\
+Usage: bench [--quick] [--placement same|split|any] [--json | --csv] [--iterations N] [--only ID,...]
+Measures the tutorial's comparison table between a parent and a forked child:
+round-trip latency (64 B and 4 KiB: p50, p99, mean) and one-way throughput
+(4 KiB and 1 MiB messages) of every IPC mechanism, next to the round trip of
+one cache line between two CPUs (the physical floor). Build with --release.
+
+  --quick            10,000 round trips and 16 MiB per row: a few seconds
+                     (default: 100,000 round trips and 256 MiB: about a minute)
+  --placement WHERE  same: both ends pinned to one CPU (spin waits are skipped);
+                     split: pinned to two CPUs (default when there are two);
+                     any: not pinned, the scheduler decides
+  --json, --csv      print the results for plotting instead of the table
+  --iterations N     N round trips and N messages per row (and N/10 of
+                     warm-up), for tests and quick looks
+  --only ID,...      only these mechanisms: sysv-shm-spin, sysv-shm-futex,
+                     posix-shm-spin, posix-shm-futex, pipe, fifo, msgqueue,
+                     unix-socket, tcp, mmap-file, signal
+
+Exit status: 0; 1 if a row failed (the report says why, and shows no number
+for it); 2 for a bad command line; 130 or 143 after Ctrl-C or SIGTERM, with
+every IPC object removed.
+";
+
+pub fn usage() -> &'static str {
+    HELP.lines().next().unwrap_or_default()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `None`: split when there are two CPUs, same otherwise.
+    pub placement: Option<Placement>,
+    pub format: Format,
+    pub counts: Counts,
+    /// Only these mechanism ids, if given.
+    pub only: Option<Vec<String>>,
+}
+
+const DEFAULT: Counts = Counts {
+    round_trips: 100_000,
+    warmup_round_trips: 10_000,
+    stream: Stream::Bytes {
+        timed: 256 << 20,
+        warmup: 32 << 20,
+    },
+    deadline: Duration::from_secs(20),
+};
+
+const QUICK: Counts = Counts {
+    round_trips: 10_000,
+    warmup_round_trips: 1_000,
+    stream: Stream::Bytes {
+        timed: 16 << 20,
+        warmup: 2 << 20,
+    },
+    deadline: Duration::from_secs(3),
+};
+
+impl Options {
+    /// The options, or `None` for `--help`, or what is wrong.
+    pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Option<Self>, String> {
+        let mut placement = None;
+        let mut format = Format::Table;
+        let mut quick = false;
+        let mut iterations = None;
+        let mut only = None;
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let arg = arg
+                .into_string()
+                .map_err(|arg| format!("unexpected argument {}", arg.display()))?;
+            let (name, inline) = match arg.split_once('=') {
+                Some((name, value)) if name.starts_with("--") => {
+                    (name.to_owned(), Some(value.to_owned()))
+                }
+                _ => (arg.clone(), None),
+            };
+            let mut value = || -> Result<String, String> {
+                match inline.clone() {
+                    Some(value) => Ok(value),
+                    None => args
+                        .next()
+                        .and_then(|v| v.into_string().ok())
+                        .ok_or_else(|| format!("{name} needs a value")),
+                }
+            };
+            match name.as_str() {
+                "-h" | "--help" => return Ok(None),
+                "--quick" => quick = true,
+                "--json" => format = Format::Json,
+                "--csv" => format = Format::Csv,
+                "--placement" => {
+                    let word = value()?;
+                    placement = Some(Placement::parse(&word).ok_or_else(|| {
+                        format!("--placement {word}: expected same, split or any")
+                    })?);
+                }
+                "--iterations" => {
+                    let word = value()?;
+                    let n: u64 = word.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                        format!("--iterations {word}: expected a positive number")
+                    })?;
+                    iterations = Some(n);
+                }
+                "--only" => {
+                    let list = value()?;
+                    let ids: Vec<String> = list.split(',').map(str::to_owned).collect();
+                    if let Some(unknown) = ids
+                        .iter()
+                        .find(|id| !mechanisms::ALL.iter().any(|m| m.id == *id))
+                    {
+                        return Err(format!("--only: unknown mechanism {unknown}"));
+                    }
+                    only = Some(ids);
+                }
+                _ => return Err(format!("unexpected argument {arg}")),
+            }
+        }
+        let mut counts = if quick { QUICK } else { DEFAULT };
+        if let Some(n) = iterations {
+            counts.round_trips = n;
+            counts.warmup_round_trips = (n / 10).max(1);
+            counts.stream = Stream::Messages {
+                timed: n,
+                warmup: (n / 10).max(1),
+            };
+        }
+        Ok(Some(Self {
+            placement,
+            format,
+            counts,
+            only,
+        }))
+    }
+}

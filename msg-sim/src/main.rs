@@ -95,12 +95,11 @@ mod compare;
 mod queue;
 mod worker;
 
-use std::ffi::OsString;
 use std::fs;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use common::{UsageError, say};
+use common::say;
 use libc::{c_int, c_long};
 
 use queue::{MAX_TEXT, Queue, bytes, describe_type, selects};
@@ -129,7 +128,7 @@ commands (either process can send or receive):
 const PROMPT: &str = "msg-sim> ";
 
 fn main() -> ExitCode {
-    let status = common::main(HELP, "", run);
+    let status = common::main_no_args(HELP, run);
     // Interrupted: the queue is removed; exit as the signal would have.
     match console::caught() {
         Some(signal) => ExitCode::from(128 + signal as u8),
@@ -137,12 +136,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(argument: OsString) -> anyhow::Result<()> {
-    if !argument.is_empty() {
-        let problem = format!("unexpected argument {}", argument.display());
-        return Err(UsageError(problem).into());
-    }
-
+fn run() -> anyhow::Result<()> {
     // From here on, Ctrl-C and SIGTERM end the session cleanly.
     catch_signals()?;
 

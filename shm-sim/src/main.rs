@@ -86,11 +86,10 @@
 mod segment;
 mod worker;
 
-use std::ffi::OsString;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
-use common::{UsageError, say};
+use common::say;
 
 use segment::{DATA_LEN, Mapping, RACE_OFFSET, SEGMENT_LEN, Segment};
 use sim::console::{self, Console, Input, Interrupted, catch_signals};
@@ -120,7 +119,7 @@ const DEFAULT_RACE: u64 = 1_000_000;
 const MAX_RACE: u64 = 100_000_000;
 
 fn main() -> ExitCode {
-    let status = common::main(HELP, "", run);
+    let status = common::main_no_args(HELP, run);
     // Interrupted: the segment is removed; exit as the signal would have.
     match console::caught() {
         Some(signal) => ExitCode::from(128 + signal as u8),
@@ -128,12 +127,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(argument: OsString) -> anyhow::Result<()> {
-    if !argument.is_empty() {
-        let problem = format!("unexpected argument {}", argument.display());
-        return Err(UsageError(problem).into());
-    }
-
+fn run() -> anyhow::Result<()> {
     // From here on, Ctrl-C and SIGTERM end the session cleanly.
     catch_signals()?;
 

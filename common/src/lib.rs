@@ -103,8 +103,10 @@ impl Interruptible for io::Error {
 /// handler runs, whatever `SA_RESTART` says, and even after a stop and
 /// continue (Ctrl-Z, then `fg`) with no handler at all; `read`, `accept`,
 /// `recv` and `waitpid` do when a handler was installed without
-/// `SA_RESTART`. Every blocking call in the examples goes through here, so
-/// that each one handles the interruption on purpose.
+/// `SA_RESTART`. Each blocking call of a port that waits for the other
+/// process goes through here, so that each one handles the interruption on
+/// purpose. (`signals` waits in `sigsuspend`, where being interrupted is the
+/// point, and [`Child::wait`] retries `waitpid` itself.)
 pub fn blocking<T, E: Interruptible>(mut call: impl FnMut() -> Result<T, E>) -> Result<T, E> {
     let _in_call = child::InBlockingCall::enter();
     loop {

@@ -30,7 +30,7 @@
 //! | C | Rust | what changes |
 //! |---|---|---|
 //! | `FILE_PATH "ipc_mmap.dat"` | the optional argument, this by default | |
-//! | `open(FILE_PATH, O_RDWR \| O_CREAT \| O_TRUNC, 0644)` | `std::fs::OpenOptions`, mode 0600 | owner-only |
+//! | `open(FILE_PATH, O_RDWR \| O_CREAT \| O_TRUNC, 0644)` | `std::fs::OpenOptions`, mode 0600 | a file it creates is owner-only; an existing one is emptied and keeps its mode |
 //! | `ftruncate(fd, FILE_SIZE)` | `File::set_len` | |
 //! | `mmap(NULL, FILE_SIZE, PROT_READ \| PROT_WRITE, MAP_SHARED, fd, 0)` | `nix::sys::mman::mmap` in `Mapping::map` | |
 //! | `strcpy(map, ...)`, `printf("%s", map)` | `strcpy` and `c_str` on the bytes of the mapping | each access says why no other process writes meanwhile |

@@ -7,18 +7,22 @@ use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use nix::errno::Errno;
 use nix::sys::pthread::{Pthread, pthread_kill, pthread_self};
 use nix::sys::signal::{
     SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, kill, pthread_sigmask, sigaction,
+    signal,
 };
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::Pid;
 
-use crate::{Perror, SysError, report};
+use nix::sys::prctl::set_pdeathsig;
+use nix::unistd::getppid;
+
+use crate::{Perror, SysError, interrupt, report};
 
 /// Runs the child's part of an example, then ends the child process: status 0
 /// if it succeeded, 1 after printing its error, 101 after a panic (Rust's
@@ -28,17 +32,47 @@ use crate::{Perror, SysError, report};
 /// the parent owns is dropped in the child, in particular no guard that
 /// removes an IPC object. `std::process::exit` writes out stdout before the
 /// process ends, as `exit(3)` does in C.
+///
+/// The child does not outlive its parent: if the parent is killed outright
+/// (`kill -9`), the kernel kills the child too (`PR_SET_PDEATHSIG`), instead
+/// of leaving it asleep in a call that only the parent could end. A child
+/// that SIGINT or SIGTERM stopped exits quietly with 130 or 143; its parent
+/// prints the notice.
 pub fn run_child(child: impl FnOnce() -> anyhow::Result<()>) -> ! {
     // A panic unwinds the child's own frames, and stops here.
-    let status = match panic::catch_unwind(AssertUnwindSafe(child)) {
-        Ok(Ok(())) => 0,
-        Ok(Err(error)) => {
-            report(&error);
+    let status = match prepare_child().map(|()| panic::catch_unwind(AssertUnwindSafe(child))) {
+        Ok(Ok(Ok(()))) => 0,
+        Ok(Ok(Err(error))) | Err(error) => {
+            // After Ctrl-C the error only says "interrupted": not worth a line.
+            if interrupt::received().is_none() {
+                report(&error);
+            }
             1
         }
-        Err(_) => 101,
+        Ok(Err(_)) => 101,
     };
-    process::exit(status)
+    let status = interrupt::received().map_or(status, interrupt::exit_status);
+    process::exit(status.into())
+}
+
+/// `prctl(PR_SET_PDEATHSIG, SIGKILL)`, then a check that the parent has not
+/// already gone between `fork` and here.
+///
+/// It also gives SIGPIPE back its default action, which Rust's start-up
+/// code had set to "ignore": a child that writes to a closed stdout (`|
+/// head -1`) ends at once, as a C child does, and its parent says so in
+/// one line ("child was killed by SIGPIPE"), instead of both printing
+/// "Broken pipe".
+fn prepare_child() -> anyhow::Result<()> {
+    // SAFETY: SIG_DFL installs no handler of ours.
+    unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }.perror("signal")?;
+    set_pdeathsig(Signal::SIGKILL).perror("prctl PR_SET_PDEATHSIG")?;
+    match crate::error::main_pid() {
+        Some(parent) if getppid() != parent => {
+            bail!("the parent process ended before the child started")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The parent's handle on the child it forked.
@@ -119,33 +153,88 @@ impl Child {
     }
 
     /// Waits for the child to end (`waitpid(2)`) and returns how it ended.
+    ///
+    /// If SIGINT or SIGTERM stops the parent meanwhile, the child gets the
+    /// same signal (a terminal sends it to both, `kill` to one), so that both
+    /// stop.
     pub fn wait_status(mut self) -> Result<WaitStatus, SysError> {
-        let status = retry_interrupted(|| waitpid(self.pid, None)).perror("waitpid")?;
+        let mut forwarded = false;
+        let status = retry_interrupted(|| {
+            if let Some(signal) = interrupt::received()
+                && !forwarded
+            {
+                forwarded = true;
+                let _ = kill(self.pid, signal);
+            }
+            waitpid(self.pid, None)
+        })
+        .perror("waitpid")?;
         self.waited = true;
         self.reaped.store(true, Ordering::SeqCst);
         Ok(status)
     }
 
     /// Waits for the child to end; an error unless it exited with status 0.
+    /// A child that exited with status 1 has printed its own error, so that
+    /// error is [`ChildFailed`], which [`crate::main`] does not print again.
     pub fn wait(self) -> anyhow::Result<()> {
         match self.wait_status()? {
             WaitStatus::Exited(_, 0) => Ok(()),
+            WaitStatus::Exited(_, 1) => Err(ChildFailed.into()),
             status => bail!("child {}", describe(status)),
         }
     }
 }
+
+/// The child exited with status 1, after printing its error: the parent
+/// fails too, without a second line.
+#[derive(Debug)]
+pub struct ChildFailed;
+
+impl std::fmt::Display for ChildFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("child exited with status 1")
+    }
+}
+
+impl std::error::Error for ChildFailed {}
 
 impl Drop for Child {
     fn drop(&mut self) {
         if !self.waited {
             // The parent is leaving early: end the child rather than leave it
             // running. A child that has already ended cannot be killed, and is
-            // reaped all the same, so neither result matters here.
+            // reaped all the same, so neither result matters here. After
+            // Ctrl-C, the child gets the same signal and a moment to stop by
+            // itself, the way the terminal's signal would have stopped it.
+            if let Some(signal) = interrupt::received() {
+                let _ = kill(self.pid, signal);
+                if ended_within(self.pid, STOP_GRACE) {
+                    self.reaped.store(true, Ordering::SeqCst);
+                    return;
+                }
+            }
             let _ = kill(self.pid, Signal::SIGKILL);
             let _ = retry_interrupted(|| waitpid(self.pid, None));
             self.reaped.store(true, Ordering::SeqCst);
         }
     }
+}
+
+/// How long a child has to stop by itself after Ctrl-C.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Whether the child ends, and is reaped, within `grace`.
+fn ended_within(pid: Pid, grace: Duration) -> bool {
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => thread::sleep(KICK_INTERVAL),
+            // Reaped now, or by somebody else before.
+            Ok(_) | Err(_) => return true,
+        }
+    }
+    false
 }
 
 /// How a watched child ended, once one has.
@@ -176,12 +265,13 @@ extern "C" fn interrupt_only(_: libc::c_int) {
 
 /// The watcher thread of [`Child::watch`].
 fn watch_child(pid: Pid, main_thread: Pthread, reaped: &AtomicBool) {
-    // The kernel's own SIGCHLD should interrupt the main thread, not this one.
-    let _ = pthread_sigmask(
-        SigmaskHow::SIG_BLOCK,
-        Some(&SigSet::from(Signal::SIGCHLD)),
-        None,
-    );
+    // The kernel's SIGCHLD, the terminal's SIGINT and SIGTERM, and the
+    // interrupt timer's SIGALRM should interrupt the main thread, not this one.
+    let mut for_main = SigSet::from(Signal::SIGCHLD);
+    for signal in interrupt::STOP_SIGNALS.into_iter().chain([Signal::SIGALRM]) {
+        for_main.add(signal);
+    }
+    let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&for_main), None);
 
     let how = match retry_interrupted(|| {
         waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT)
@@ -204,6 +294,9 @@ fn watch_child(pid: Pid, main_thread: Pthread, reaped: &AtomicBool) {
 fn describe(status: WaitStatus) -> String {
     match status {
         WaitStatus::Exited(_, code) => format!("exited with status {code}"),
+        WaitStatus::Signaled(_, Signal::SIGPIPE, _) => {
+            "was killed by SIGPIPE: it wrote to a pipe or socket that nobody reads".to_owned()
+        }
         WaitStatus::Signaled(_, signal, _) => format!("was killed by {signal}"),
         other => format!("ended ({other:?})"),
     }

@@ -4,8 +4,10 @@ use std::ffi::OsString;
 use std::fmt;
 use std::io::{self, Write};
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use nix::errno::Errno;
+use nix::unistd::{Pid, getpid};
 
 /// A failed call, shown as `<call>: <reason>` (`msgget: File exists`), the
 /// way `perror(3)` shows it, with an optional hint on what to do about it.
@@ -22,8 +24,11 @@ impl SysError {
     /// [`blocking`](crate::blocking) gave up because the watched child ended
     /// says so instead of "Interrupted system call".
     pub fn new(call: impl fmt::Display, errno: Errno) -> Self {
-        let reason = match crate::child::ended() {
-            Some(how) if errno == Errno::EINTR => format!("interrupted: the child process {how}"),
+        let reason = match (crate::interrupt::received(), crate::child::ended()) {
+            (Some(signal), _) if errno == Errno::EINTR => format!("interrupted by {signal}"),
+            (None, Some(how)) if errno == Errno::EINTR => {
+                format!("interrupted: the child process {how}")
+            }
             _ => errno.desc().to_owned(),
         };
         Self {
@@ -158,8 +163,23 @@ fn start(
         Err(problem) => return bad_usage(&problem),
     };
 
-    match run(name) {
+    // From here on, Ctrl-C stops the example at its next step, and the
+    // guards clean up on the way out (see `interrupt`).
+    if let Err(error) = crate::interrupt::install() {
+        crate::note!("{program}: {error}");
+        return ExitCode::FAILURE;
+    }
+    let _ = MAIN_PID.set(getpid());
+
+    let result = run(name);
+    if let Some(signal) = crate::interrupt::received() {
+        // Whatever the example was doing, the signal is why it stopped.
+        crate::note!("{program}: {}", crate::interrupt::notice(signal));
+        return ExitCode::from(crate::interrupt::exit_status(signal));
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.is::<crate::ChildFailed>() => ExitCode::FAILURE,
         Err(error) => match error.downcast_ref::<UsageError>() {
             Some(problem) => bad_usage(problem),
             None => {
@@ -168,6 +188,13 @@ fn start(
             }
         },
     }
+}
+
+/// The process that [`main`] runs in: the parent, once it forks.
+static MAIN_PID: OnceLock<Pid> = OnceLock::new();
+
+pub(crate) fn main_pid() -> Option<Pid> {
+    MAIN_PID.get().copied()
 }
 
 #[derive(Debug, PartialEq)]

@@ -22,9 +22,12 @@
 mod child;
 mod error;
 pub mod futex;
+pub mod interrupt;
+pub mod leftover;
 
-pub use child::{Child, run_child};
+pub use child::{Child, ChildFailed, run_child};
 pub use error::{Perror, SysError, UsageError, main, main_no_args, report};
+pub use interrupt::{removed, sleep};
 
 use std::ffi::{CString, OsStr};
 use std::fmt;
@@ -49,10 +52,23 @@ macro_rules! say {
 
 /// The function behind [`say!`].
 pub fn write_line(line: fmt::Arguments<'_>) -> Result<(), SysError> {
-    let mut out = io::stdout().lock();
-    writeln!(out, "{line}")
-        .and_then(|()| out.flush())
-        .perror("write stdout")
+    // After Ctrl-C, the example prints nothing more.
+    interrupt::check("write stdout")?;
+    let line = format!("{line}\n");
+    let mut stdout = io::stdout().lock();
+    // Whatever `print!` may have left in std's buffer goes first.
+    stdout.flush().perror("write stdout")?;
+    let mut rest = line.as_bytes();
+    while !rest.is_empty() {
+        // write(2) itself, not `write_all`, which would go back to a stdout
+        // that blocks (a full pipe) after Ctrl-C.
+        match nix::unistd::write(&stdout, rest) {
+            Ok(written) => rest = &rest[written..],
+            Err(Errno::EINTR) => interrupt::check("write stdout")?,
+            Err(errno) => return Err(SysError::new("write stdout", errno)),
+        }
+    }
+    Ok(())
 }
 
 /// Prints one line on stderr, like `eprintln!`, in a single `write(2)`.
@@ -110,8 +126,15 @@ impl Interruptible for io::Error {
 pub fn blocking<T, E: Interruptible>(mut call: impl FnMut() -> Result<T, E>) -> Result<T, E> {
     let _in_call = child::InBlockingCall::enter();
     loop {
+        interrupt::keep_interrupting();
         match call() {
-            Err(error) if error.interrupted() && child::ended().is_none() => continue,
+            Err(error)
+                if error.interrupted()
+                    && child::ended().is_none()
+                    && interrupt::received().is_none() =>
+            {
+                continue;
+            }
             result => return result,
         }
     }
@@ -120,8 +143,10 @@ pub fn blocking<T, E: Interruptible>(mut call: impl FnMut() -> Result<T, E>) -> 
 /// `ftok(3)`: the System V key that every process naming the same existing
 /// file and the same project byte computes.
 pub fn ftok(path: &OsStr, proj: u8) -> Result<libc::key_t, SysError> {
-    let call = format!("ftok(\"{}\", '{}')", path.display(), char::from(proj));
-    // A command-line argument never holds a NUL byte; any other caller learns it here.
+    // `{:?}` quotes the path and escapes what a terminal would not show.
+    let call = format!("ftok({path:?}, '{}')", char::from(proj));
+    // A command-line argument never holds a NUL byte; any other caller
+    // learns here that a C string cannot hold one.
     let c_path = CString::new(path.as_bytes()).map_err(|_| SysError::new(&call, Errno::EINVAL))?;
     // SAFETY: `c_path` is a NUL-terminated string that outlives the call.
     Errno::result(unsafe { libc::ftok(c_path.as_ptr(), proj.into()) }).perror(call)

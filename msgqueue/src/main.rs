@@ -27,12 +27,13 @@
 //! | C | Rust | what changes |
 //! |---|---|---|
 //! | `ftok(".", 'b')` | [`common::ftok`] | the path is the optional argument |
-//! | `msgget(key, IPC_CREAT \| 0666)` | `libc::msgget(key, IPC_CREAT \| IPC_EXCL \| 0o600)` in `Queue::create` | owner-only; a queue already at the key is an error, never silently shared |
+//! | (none) | `leftover::claim` | one run per key at a time: a second run exits 1 and leaves the first alone |
+//! | `msgget(key, IPC_CREAT \| 0666)` | `libc::msgget(key, IPC_CREAT \| IPC_EXCL \| 0o600)` in `Queue::create` | owner-only; a queue already at the key is never silently shared: `reclaim_leftover` removes a crashed run's (with a notice) and leaves anything else alone (exit 1) |
 //! | `struct message` | `#[repr(C)] struct Message` | the same layout |
-//! | `msgsnd`, `msgrcv` | `libc::msgsnd`, `libc::msgrcv` inside [`common::blocking`] | retried when a signal interrupts them |
+//! | `msgsnd`, `msgrcv` | `libc::msgsnd`, `libc::msgrcv` inside [`common::blocking`] | retried when a signal interrupts them; not after Ctrl-C, nor once the child is gone |
 //! | `fork()` | `nix::unistd::fork`; the child's part is `child`, ended by [`common::run_child`] | the child never returns into `main` |
 //! | `wait(NULL)` | [`common::Child::wait`] | a child that failed makes the parent fail |
-//! | `msgctl(msgid, IPC_RMID, NULL)` | `Queue::remove`; `Drop` on every other path | the queue is removed even after an error or a panic |
+//! | `msgctl(msgid, IPC_RMID, NULL)` | `Queue::remove`; `Drop` on every other path | the queue is removed even after an error, a panic, Ctrl-C or SIGTERM (exit 130 or 143, with a one-line notice) |
 //! | `perror("msgsnd"); exit(1);` | `.perror("msgsnd")?` | printed by [`common::main`], exit status 1 |
 
 use std::ffi::OsString;
@@ -40,10 +41,16 @@ use std::mem::ManuallyDrop;
 use std::process::ExitCode;
 use std::ptr;
 
-use common::{Child, Perror, SysError, blocking, ftok, key_taken_hint, note, run_child, say};
+use std::mem::MaybeUninit;
+
+use common::leftover::{self, Found};
+use common::{Child, Perror, blocking, ftok, key_taken_hint, note, run_child, say};
 use libc::{IPC_CREAT, IPC_EXCL, IPC_RMID, c_int, c_long, key_t};
 use nix::errno::Errno;
 use nix::unistd::{ForkResult, fork};
+
+/// What to do about a queue at our key that is not ours to remove.
+const ADVICE: &str = "choose another FTOK_PATH";
 
 const HELP: &str = "\
 Usage: msgqueue [FTOK_PATH]
@@ -65,6 +72,14 @@ fn main() -> ExitCode {
 fn run(ftok_path: OsString) -> anyhow::Result<()> {
     // Generate a unique key for message queue
     let key = ftok(&ftok_path, b'b')?;
+
+    // (One run at a time per key: a second run stops here, and an old
+    // queue at the key can only be a crashed run's; see common::leftover.)
+    let _claim = leftover::claim(
+        &format!("msgqueue {key:#010x}"),
+        &format_args!("message queue key {key:#010x}"),
+        ADVICE,
+    )?;
 
     // Create the message queue
     let queue = Queue::create(key)?;
@@ -182,30 +197,41 @@ fn msgrcv(msgid: c_int, msg: &mut Message, msg_type: c_long) -> Result<(), Errno
 /// `Queue`; the child gets the id alone, so it can never remove the queue.
 struct Queue {
     id: c_int,
+    key: key_t,
 }
 
 impl Queue {
     /// `msgget(key, IPC_CREAT | IPC_EXCL | 0600)`: a new queue that only its
-    /// owner can use. With `IPC_EXCL`, a queue already at the key is an
-    /// error instead of being shared.
-    fn create(key: key_t) -> Result<Self, SysError> {
-        // SAFETY: msgget takes no pointers.
-        let id = unsafe { libc::msgget(key, IPC_CREAT | IPC_EXCL | 0o600) };
-        let id = Errno::result(id)
-            .perror("msgget")
-            .map_err(|e| e.hint_for(Errno::EEXIST, || key_taken_hint("message queue", 'q', key)))?;
-        Ok(Self { id })
+    /// owner can use. With `IPC_EXCL`, a queue already at the key is never
+    /// shared: if a crashed run left it, it is removed and the queue made
+    /// again; anything else is an error, and the queue is left alone.
+    fn create(key: key_t) -> anyhow::Result<Self> {
+        let mut created = msgget_new(key);
+        if created == Err(Errno::EEXIST) {
+            reclaim_leftover(key)?;
+            created = msgget_new(key);
+        }
+        let id = created.perror("msgget").map_err(|e| {
+            e.hint_for(Errno::EEXIST, || key_taken_hint("message queue", 'q', key))
+                .hint_for(Errno::ENOSPC, || {
+                    "the system's limit on message queues (kernel.msgmni) is reached; \
+                     `ipcs -q` lists them"
+                        .to_owned()
+                })
+        })?;
+        Ok(Self { id, key })
     }
 
     /// Removes the queue, once: the guard is not dropped afterwards.
     fn remove(self) -> Result<(), Errno> {
-        msgctl_rmid(ManuallyDrop::new(self).id)
+        let this = ManuallyDrop::new(self);
+        msgctl_rmid(this.id, this.key)
     }
 }
 
 impl Drop for Queue {
     fn drop(&mut self) {
-        if let Err(errno) = msgctl_rmid(self.id) {
+        if let Err(errno) = msgctl_rmid(self.id, self.key) {
             let id = self.id;
             note!(
                 "msgctl: {}; remove queue {id} with `ipcrm -q {id}`",
@@ -215,10 +241,46 @@ impl Drop for Queue {
     }
 }
 
-fn msgctl_rmid(msgid: c_int) -> Result<(), Errno> {
+fn msgget_new(key: key_t) -> Result<c_int, Errno> {
+    // SAFETY: msgget takes no pointers.
+    Errno::result(unsafe { libc::msgget(key, IPC_CREAT | IPC_EXCL | 0o600) })
+}
+
+/// The queue at `key` when this run holds the key's claim: `msgctl
+/// IPC_STAT` says whose it is; a crashed run's is removed, with a notice.
+fn reclaim_leftover(key: key_t) -> anyhow::Result<()> {
+    // SAFETY: msgget takes no pointers; flags 0 look the queue up.
+    let id = Errno::result(unsafe { libc::msgget(key, 0) }).perror("msgget")?;
+    let object = format!("message queue {key:#010x} (id {id})");
+    let mut stat = MaybeUninit::<libc::msqid_ds>::zeroed();
+    // SAFETY: IPC_STAT writes one msqid_ds into `stat`, which has room for it.
+    let done = unsafe { libc::msgctl(id, libc::IPC_STAT, stat.as_mut_ptr()) };
+    match Errno::result(done) {
+        Err(Errno::EACCES) => return Err(leftover::unreadable(&object, ADVICE)),
+        result => result.perror("msgctl IPC_STAT")?,
+    };
+    // SAFETY: msgctl succeeded, so it filled the struct (and it was zeroed).
+    let stat = unsafe { stat.assume_init() };
+    leftover::judge(&Found {
+        object: object.clone(),
+        owner: stat.msg_perm.uid,
+        mode: stat.msg_perm.mode.into(),
+        size: None,
+        users: 0,
+        pids: vec![stat.msg_lspid, stat.msg_lrpid],
+        advice: ADVICE,
+    })?;
+    msgctl_rmid(id, key).perror("msgctl IPC_RMID")?;
+    leftover::reclaimed(&object);
+    Ok(())
+}
+
+fn msgctl_rmid(msgid: c_int, key: key_t) -> Result<(), Errno> {
     // SAFETY: IPC_RMID ignores the buffer argument, so null is allowed.
     let removed = unsafe { libc::msgctl(msgid, IPC_RMID, ptr::null_mut()) };
-    Errno::result(removed).map(drop)
+    Errno::result(removed)?;
+    common::removed(format!("message queue {key:#010x} (id {msgid})"));
+    Ok(())
 }
 
 #[cfg(test)]
@@ -253,5 +315,22 @@ mod guard {
             "the queue was created, then the panic unwound"
         );
         assert!(find(Kind::Msg, key).is_none());
+    }
+}
+
+#[cfg(test)]
+mod bad_input {
+    use std::os::unix::ffi::OsStringExt;
+
+    use super::*;
+
+    #[test]
+    fn a_path_with_a_nul_byte_is_one_clear_error() {
+        // A command line cannot hold one; this is what any other caller gets.
+        let error = run(OsString::from_vec(b"a\0b".to_vec())).unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            "ftok(\"a\\0b\", 'b'): Invalid argument"
+        );
     }
 }

@@ -31,25 +31,32 @@
 //! | C | Rust | what changes |
 //! |---|---|---|
 //! | `ftok(".", 'c')` | [`common::ftok`] | the path is the optional argument |
-//! | `semget(key, 1, IPC_CREAT \| 0666)` | `libc::semget(key, 1, IPC_CREAT \| IPC_EXCL \| 0o600)` in `SemaphoreSet::create` | owner-only; a set already at the key is an error, never silently shared |
+//! | `semget(key, 1, IPC_CREAT \| 0666)` | `libc::semget(key, 1, IPC_CREAT \| IPC_EXCL \| 0o600)` in `SemaphoreSet::create` | owner-only; a set already at the key is never silently shared |
+//! | `wait(NULL)` after the loop | the parent does not watch the child | `SEM_UNDO` frees the semaphore of a child that dies holding it, so the parent goes on and learns how the child ended from `wait` |
 //! | `union semun`, `semctl(semid, 0, SETVAL, arg)` | the same `#[repr(C)] union Semun`, `libc::semctl` | |
 //! | `sem_lock`, `sem_unlock`: `semop` with `SEM_UNDO` | `sem_lock` returns a `Held` guard, `Held::unlock`; `semop` inside [`common::blocking`] | retried when a signal interrupts it (`semop` fails with `EINTR` after any handler, whatever `SA_RESTART` says) |
-//! | `usleep(300000)`, `usleep(100000)` | `std::thread::sleep` | |
+//! | `usleep(300000)`, `usleep(100000)` | [`common::sleep`] | Ctrl-C ends it at once, and the set is removed |
+//! | (none) | `leftover::claim`, then `reclaim_leftover` on `EEXIST` | one run per key; a set that a crashed run left is removed, with a notice; anything else is left alone |
 //! | `fork()` | `nix::unistd::fork`; the child's part is `child`, ended by [`common::run_child`] | the child never returns into `main` |
 //! | `wait(NULL)` | [`common::Child::wait`] | a child that failed makes the parent fail |
-//! | `semctl(semid, 0, IPC_RMID)` | `SemaphoreSet::remove`; `Drop` on every other path | the set is removed even after an error or a panic |
+//! | `semctl(semid, 0, IPC_RMID)` | `SemaphoreSet::remove`; `Drop` on every other path | the set is removed even after an error, a panic, Ctrl-C or SIGTERM (exit 130 or 143, with a one-line notice) |
 
 use std::ffi::OsString;
-use std::mem::ManuallyDrop;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::process::ExitCode;
 use std::ptr;
-use std::thread::sleep;
 use std::time::Duration;
 
-use common::{Child, Perror, SysError, blocking, ftok, key_taken_hint, note, run_child, say};
+use common::leftover::{self, Found};
+use common::{
+    Child, Perror, SysError, blocking, ftok, key_taken_hint, note, run_child, say, sleep,
+};
 use libc::{IPC_CREAT, IPC_EXCL, IPC_RMID, SEM_UNDO, SETVAL, c_int, c_short, c_ushort, key_t};
 use nix::errno::Errno;
 use nix::unistd::{ForkResult, fork};
+
+/// What to do about a set at our key that is not ours to remove.
+const ADVICE: &str = "choose another FTOK_PATH";
 
 const HELP: &str = "\
 Usage: semaphore [FTOK_PATH]
@@ -77,6 +84,14 @@ fn run(ftok_path: OsString) -> anyhow::Result<()> {
     let key = ftok(&ftok_path, b'c')?;
 
     // Create a set holding one semaphore
+    // (One run at a time per key: a second run stops here, and an old set
+    // at the key can only be a crashed run's; see common::leftover.)
+    let _claim = leftover::claim(
+        &format!("semaphore {key:#010x}"),
+        &format_args!("semaphore key {key:#010x}"),
+        ADVICE,
+    )?;
+
     let set = SemaphoreSet::create(key)?;
 
     // Initialize it to 1: the resource is free (a binary semaphore)
@@ -89,7 +104,10 @@ fn run(ftok_path: OsString) -> anyhow::Result<()> {
     // already written out (see `say!`), so the child cannot print it again.
     let child = match unsafe { fork() }.perror("fork")? {
         ForkResult::Child => run_child(|| critical_sections("Child", set.id)),
-        ForkResult::Parent { child } => Child::watch(child)?,
+        // Not watched: if the child dies, even holding the semaphore,
+        // SEM_UNDO gives it back, so the parent never waits for a dead child
+        // in semop; it learns how the child ended from `wait`.
+        ForkResult::Parent { child } => Child::new(child),
     };
 
     critical_sections("Parent", set.id)?;
@@ -110,11 +128,11 @@ fn critical_sections(who: &str, semid: c_int) -> anyhow::Result<()> {
 
         // Critical section: only one process at a time gets here
         say!("{who}: entered critical section")?;
-        sleep(Duration::from_millis(300)); // Hold the semaphore so the other process must wait
+        sleep(Duration::from_millis(300))?; // Hold the semaphore so the other process must wait
         say!("{who}: leaving critical section")?;
 
         held.unlock()?;
-        sleep(Duration::from_millis(100)); // Give the other process a chance to get in
+        sleep(Duration::from_millis(100))?; // Give the other process a chance to get in
     }
     Ok(())
 }
@@ -166,19 +184,30 @@ fn semop(semid: c_int, op: c_short) -> Result<(), Errno> {
 /// `SemaphoreSet`; the child gets the id alone.
 struct SemaphoreSet {
     id: c_int,
+    key: key_t,
 }
 
 impl SemaphoreSet {
     /// `semget(key, 1, IPC_CREAT | IPC_EXCL | 0600)`: a new set of one
     /// semaphore that only its owner can use. With `IPC_EXCL`, a set already
-    /// at the key is an error instead of being shared.
-    fn create(key: key_t) -> Result<Self, SysError> {
-        // SAFETY: semget takes no pointers.
-        let id = unsafe { libc::semget(key, 1, IPC_CREAT | IPC_EXCL | 0o600) };
-        let id = Errno::result(id)
-            .perror("semget")
-            .map_err(|e| e.hint_for(Errno::EEXIST, || key_taken_hint("semaphore set", 's', key)))?;
-        Ok(Self { id })
+    /// at the key is never shared: if a crashed run left it, it is removed
+    /// and the set made again; anything else is an error, and the set is
+    /// left alone.
+    fn create(key: key_t) -> anyhow::Result<Self> {
+        let mut created = semget_new(key);
+        if created == Err(Errno::EEXIST) {
+            reclaim_leftover(key)?;
+            created = semget_new(key);
+        }
+        let id = created.perror("semget").map_err(|e| {
+            e.hint_for(Errno::EEXIST, || key_taken_hint("semaphore set", 's', key))
+                .hint_for(Errno::ENOSPC, || {
+                    "the system's limit on semaphore sets (kernel.sem, its fourth field) \
+                     is reached; `ipcs -s` lists them"
+                        .to_owned()
+                })
+        })?;
+        Ok(Self { id, key })
     }
 
     /// `semctl(semid, 0, SETVAL, arg)` with `arg.val = value`.
@@ -196,13 +225,14 @@ impl SemaphoreSet {
 
     /// Removes the set, once: the guard is not dropped afterwards.
     fn remove(self) -> Result<(), Errno> {
-        semctl_rmid(ManuallyDrop::new(self).id)
+        let this = ManuallyDrop::new(self);
+        semctl_rmid(this.id, this.key)
     }
 }
 
 impl Drop for SemaphoreSet {
     fn drop(&mut self) {
-        if let Err(errno) = semctl_rmid(self.id) {
+        if let Err(errno) = semctl_rmid(self.id, self.key) {
             let id = self.id;
             note!(
                 "semctl IPC_RMID: {}; remove set {id} with `ipcrm -s {id}`",
@@ -212,8 +242,72 @@ impl Drop for SemaphoreSet {
     }
 }
 
-fn semctl_rmid(semid: c_int) -> Result<(), Errno> {
+fn semget_new(key: key_t) -> Result<c_int, Errno> {
+    // SAFETY: semget takes no pointers.
+    Errno::result(unsafe { libc::semget(key, 1, IPC_CREAT | IPC_EXCL | 0o600) })
+}
+
+/// The set at `key` when this run holds the key's claim: `semctl IPC_STAT`
+/// says whose it is and how many semaphores it has, `GETNCNT` and
+/// `GETZCNT` who waits on it, `GETPID` who used it last; a crashed run's
+/// is removed, with a notice.
+fn reclaim_leftover(key: key_t) -> anyhow::Result<()> {
+    // SAFETY: semget takes no pointers; 0 semaphores and flags 0 look it up.
+    let id = Errno::result(unsafe { libc::semget(key, 0, 0) }).perror("semget")?;
+    let object = format!("semaphore set {key:#010x} (id {id})");
+    let mut stat = MaybeUninit::<libc::semid_ds>::zeroed();
+    let arg = Semun {
+        buf: stat.as_mut_ptr(),
+    };
+    // SAFETY: IPC_STAT writes one semid_ds where the union's `buf` points,
+    // which has room for it.
+    let done = unsafe { libc::semctl(id, 0, libc::IPC_STAT, arg) };
+    match Errno::result(done) {
+        Err(Errno::EACCES) => return Err(leftover::unreadable(&object, ADVICE)),
+        result => result.perror("semctl IPC_STAT")?,
+    };
+    // SAFETY: semctl succeeded, so it filled the struct (and it was zeroed).
+    let stat = unsafe { stat.assume_init() };
+    let semctl_get = |command| {
+        // SAFETY: GETNCNT, GETZCNT and GETPID take no fourth argument.
+        Errno::result(unsafe { libc::semctl(id, 0, command) }).perror("semctl")
+    };
+    let waiting = semctl_get(libc::GETNCNT)? + semctl_get(libc::GETZCNT)?;
+    leftover::judge(&Found {
+        object: object.clone(),
+        owner: stat.sem_perm.uid,
+        mode: stat.sem_perm.mode.into(),
+        size: Some((stat.sem_nsems, 1, "semaphores")),
+        users: waiting.try_into().unwrap_or(0),
+        pids: vec![semctl_get(libc::GETPID)?],
+        advice: ADVICE,
+    })?;
+    semctl_rmid(id, key).perror("semctl IPC_RMID")?;
+    leftover::reclaimed(&object);
+    Ok(())
+}
+
+fn semctl_rmid(semid: c_int, key: key_t) -> Result<(), Errno> {
     // SAFETY: IPC_RMID takes no fourth argument.
     let removed = unsafe { libc::semctl(semid, 0, IPC_RMID) };
-    Errno::result(removed).map(drop)
+    Errno::result(removed)?;
+    common::removed(format!("semaphore set {key:#010x} (id {semid})"));
+    Ok(())
+}
+
+#[cfg(test)]
+mod bad_input {
+    use std::os::unix::ffi::OsStringExt;
+
+    use super::*;
+
+    #[test]
+    fn a_path_with_a_nul_byte_is_one_clear_error() {
+        // A command line cannot hold one; this is what any other caller gets.
+        let error = run(OsString::from_vec(b"a\0b".to_vec())).unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            "ftok(\"a\\0b\", 'c'): Invalid argument"
+        );
+    }
 }

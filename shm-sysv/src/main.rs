@@ -31,30 +31,34 @@
 //! | C | Rust | what changes |
 //! |---|---|---|
 //! | `ftok(".", 'a')` | [`common::ftok`] | the path is the optional argument |
-//! | `shmget(key, SHM_SIZE, IPC_CREAT \| 0666)` | `libc::shmget(key, SHM_SIZE, IPC_CREAT \| IPC_EXCL \| 0o600)` in `Segment::create` | owner-only; a segment already at the key is an error, never silently shared |
+//! | (none) | `leftover::claim` | one run per key at a time: a second run exits 1 and leaves the first alone |
+//! | `shmget(key, SHM_SIZE, IPC_CREAT \| 0666)` | `libc::shmget(key, SHM_SIZE, IPC_CREAT \| IPC_EXCL \| 0o600)` in `Segment::create` | owner-only; a segment already at the key is never silently shared: `reclaim_leftover` removes a crashed run's (with a notice) and leaves anything else alone (exit 1) |
 //! | `char *shm_ptr` | `&Shared`, a `#[repr(C)]` struct of the string and a flag | the same string at the same place, plus the flag |
 //! | `shmat(shmid, NULL, 0)` | `libc::shmat` in `Attachment::attach` | |
 //! | `strcpy(shm_ptr, ...)` | `Shared::strcpy`, then `Shared::publish` | publishing the string is explicit |
-//! | `sleep(2)`, then `printf("%s", shm_ptr)` | `sleep(2)`, then `Shared::wait_for_text` | the child waits for the flag, not for luck |
+//! | `sleep(2)`, then `printf("%s", shm_ptr)` | [`common::sleep`]`(2 s)`, then `Shared::wait_for_text` | the child waits for the flag, not for luck; Ctrl-C ends either wait |
 //! | `shmdt(shm_ptr)` | `Attachment::detach`; `Drop` on every other path | |
 //! | `wait(NULL)` | [`common::Child::wait`] | a child that failed makes the parent fail |
-//! | `shmctl(shmid, IPC_RMID, NULL)` | `Segment::remove`; `Drop` on every other path | the segment is removed even after an error or a panic |
+//! | `shmctl(shmid, IPC_RMID, NULL)` | `Segment::remove`; `Drop` on every other path | the segment is removed even after an error, a panic, Ctrl-C or SIGTERM (exit 130 or 143, with a one-line notice) |
 
 use std::cell::UnsafeCell;
 use std::ffi::OsString;
-use std::mem::ManuallyDrop;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::process::ExitCode;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::thread::sleep;
 use std::time::Duration;
 
+use common::leftover::{self, Found};
 use common::{
-    Child, Perror, SysError, blocking, ftok, futex, key_taken_hint, note, run_child, say,
+    Child, Perror, SysError, blocking, ftok, futex, key_taken_hint, note, run_child, say, sleep,
 };
 use libc::{IPC_CREAT, IPC_EXCL, IPC_RMID, c_int, key_t};
 use nix::errno::Errno;
 use nix::unistd::{ForkResult, fork};
+
+/// What to do about a segment at our key that is not ours to remove.
+const ADVICE: &str = "choose another FTOK_PATH";
 
 const HELP: &str = "\
 Usage: shm-sysv [FTOK_PATH]
@@ -73,6 +77,14 @@ fn run(ftok_path: OsString) -> anyhow::Result<()> {
     let key = ftok(&ftok_path, b'a')?;
 
     // Create the shared memory segment
+    // (One run at a time per key: a second run stops here, and an old
+    // segment at the key can only be a crashed run's; see common::leftover.)
+    let _claim = leftover::claim(
+        &format!("shm-sysv {key:#010x}"),
+        &format_args!("shared memory key {key:#010x}"),
+        ADVICE,
+    )?;
+
     let segment = Segment::create(key)?;
 
     say!("Shared memory segment created: {}", segment.id)?;
@@ -122,7 +134,7 @@ fn run(ftok_path: OsString) -> anyhow::Result<()> {
 fn child(attachment: Attachment) -> anyhow::Result<()> {
     // Child process: read from shared memory
     say!("Child process waiting for data...")?;
-    sleep(Duration::from_secs(2)); // Wait for parent to write data
+    sleep(Duration::from_secs(2))?; // Wait for parent to write data
 
     // The sleep only paces the demo: the flag says when the string is there.
     let text = attachment.shared().wait_for_text()?;
@@ -202,33 +214,45 @@ impl Shared {
 /// a `Segment`; the child gets the attachment alone.
 struct Segment {
     id: c_int,
+    key: key_t,
 }
 
 impl Segment {
     /// `shmget(key, SHM_SIZE, IPC_CREAT | IPC_EXCL | 0600)`: a new,
     /// zero-filled segment that only its owner can use. With `IPC_EXCL`, a
-    /// segment already at the key is an error instead of being shared.
-    fn create(key: key_t) -> Result<Self, SysError> {
-        // SAFETY: shmget takes no pointers.
-        let id = unsafe { libc::shmget(key, SHM_SIZE, IPC_CREAT | IPC_EXCL | 0o600) };
-        let id = Errno::result(id).perror("shmget").map_err(|e| {
+    /// segment already at the key is never shared: if a crashed run left it,
+    /// it is removed and the segment made again; anything else is an error,
+    /// and the segment is left alone.
+    fn create(key: key_t) -> anyhow::Result<Self> {
+        let mut created = shmget_new(key);
+        if created == Err(Errno::EEXIST) {
+            reclaim_leftover(key)?;
+            created = shmget_new(key);
+        }
+        let id = created.perror("shmget").map_err(|e| {
             e.hint_for(Errno::EEXIST, || {
                 key_taken_hint("shared memory segment", 'm', key)
             })
+            .hint_for(Errno::ENOSPC, || {
+                "the system's limit on shared memory segments (kernel.shmmni) is reached; \
+                 `ipcs -m` lists them"
+                    .to_owned()
+            })
         })?;
-        Ok(Self { id })
+        Ok(Self { id, key })
     }
 
     /// Marks the segment for removal, once: the guard is not dropped
     /// afterwards. The kernel frees it when the last process detaches.
     fn remove(self) -> Result<(), Errno> {
-        shmctl_rmid(ManuallyDrop::new(self).id)
+        let this = ManuallyDrop::new(self);
+        shmctl_rmid(this.id, this.key)
     }
 }
 
 impl Drop for Segment {
     fn drop(&mut self) {
-        if let Err(errno) = shmctl_rmid(self.id) {
+        if let Err(errno) = shmctl_rmid(self.id, self.key) {
             let id = self.id;
             note!(
                 "shmctl: {}; remove segment {id} with `ipcrm -m {id}`",
@@ -238,10 +262,47 @@ impl Drop for Segment {
     }
 }
 
-fn shmctl_rmid(shmid: c_int) -> Result<(), Errno> {
+fn shmget_new(key: key_t) -> Result<c_int, Errno> {
+    // SAFETY: shmget takes no pointers.
+    Errno::result(unsafe { libc::shmget(key, SHM_SIZE, IPC_CREAT | IPC_EXCL | 0o600) })
+}
+
+/// The segment at `key` when this run holds the key's claim: `shmctl
+/// IPC_STAT` says whose it is, how big, and who is attached; a crashed
+/// run's is removed, with a notice.
+fn reclaim_leftover(key: key_t) -> anyhow::Result<()> {
+    // SAFETY: shmget takes no pointers; size 0 and flags 0 look it up.
+    let id = Errno::result(unsafe { libc::shmget(key, 0, 0) }).perror("shmget")?;
+    let object = format!("shared memory segment {key:#010x} (id {id})");
+    let mut stat = MaybeUninit::<libc::shmid_ds>::zeroed();
+    // SAFETY: IPC_STAT writes one shmid_ds into `stat`, which has room for it.
+    let done = unsafe { libc::shmctl(id, libc::IPC_STAT, stat.as_mut_ptr()) };
+    match Errno::result(done) {
+        Err(Errno::EACCES) => return Err(leftover::unreadable(&object, ADVICE)),
+        result => result.perror("shmctl IPC_STAT")?,
+    };
+    // SAFETY: shmctl succeeded, so it filled the struct (and it was zeroed).
+    let stat = unsafe { stat.assume_init() };
+    leftover::judge(&Found {
+        object: object.clone(),
+        owner: stat.shm_perm.uid,
+        mode: stat.shm_perm.mode.into(),
+        size: Some((stat.shm_segsz as u64, SHM_SIZE as u64, "bytes")),
+        users: stat.shm_nattch,
+        pids: vec![stat.shm_cpid, stat.shm_lpid],
+        advice: ADVICE,
+    })?;
+    shmctl_rmid(id, key).perror("shmctl IPC_RMID")?;
+    leftover::reclaimed(&object);
+    Ok(())
+}
+
+fn shmctl_rmid(shmid: c_int, key: key_t) -> Result<(), Errno> {
     // SAFETY: IPC_RMID ignores the buffer argument, so null is allowed.
     let removed = unsafe { libc::shmctl(shmid, IPC_RMID, ptr::null_mut()) };
-    Errno::result(removed).map(drop)
+    Errno::result(removed)?;
+    common::removed(format!("shared memory segment {key:#010x} (id {shmid})"));
+    Ok(())
 }
 
 /// The segment, attached to this process: `detach` is the listing's
@@ -325,5 +386,22 @@ mod shared {
         shared.publish().unwrap();
 
         assert_eq!(reader.join().unwrap().unwrap(), "written late");
+    }
+}
+
+#[cfg(test)]
+mod bad_input {
+    use std::os::unix::ffi::OsStringExt;
+
+    use super::*;
+
+    #[test]
+    fn a_path_with_a_nul_byte_is_one_clear_error() {
+        // A command line cannot hold one; this is what any other caller gets.
+        let error = run(OsString::from_vec(b"a\0b".to_vec())).unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            "ftok(\"a\\0b\", 'a'): Invalid argument"
+        );
     }
 }

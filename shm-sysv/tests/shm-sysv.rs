@@ -103,11 +103,6 @@ fn the_argument_chooses_the_ftok_path() {
 }
 
 #[test]
-fn refuses_a_segment_that_already_has_its_key() {
-    example().refuses_a_key_in_use();
-}
-
-#[test]
 fn a_missing_ftok_path_is_an_error_and_creates_nothing() {
     example().fails_on_a_missing_ftok_path();
 }

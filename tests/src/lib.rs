@@ -12,6 +12,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod faults;
+mod sysv_faults;
+
+pub use sysv_faults::signal_name;
+
 use std::ffi::CString;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -160,6 +165,15 @@ pub mod sysv {
             }
         }
 
+        /// How the examples name an object of this kind in a message.
+        pub fn what(self) -> &'static str {
+            match self {
+                Kind::Shm => "shared memory segment",
+                Kind::Msg => "message queue",
+                Kind::Sem => "semaphore set",
+            }
+        }
+
         fn file(self) -> &'static str {
             match self {
                 Kind::Shm => "/proc/sysvipc/shm",
@@ -244,16 +258,22 @@ pub mod sysv {
     }
 
     impl Squatter {
-        /// Creates an object of `kind` at `key` with permission bits `mode`.
+        /// Creates an object of `kind` at `key` with permission bits `mode`,
+        /// of the size the examples create (1024 bytes, 1 semaphore).
         pub fn new(kind: Kind, key: i32, mode: i32) -> Self {
+            Self::with_size(kind, key, mode, 1)
+        }
+
+        /// As [`Squatter::new`], `size` times the examples' size.
+        pub fn with_size(kind: Kind, key: i32, mode: i32, size: usize) -> Self {
             let flags = libc::IPC_CREAT | libc::IPC_EXCL | mode;
             let id = match kind {
                 // SAFETY: the *get calls take no pointers.
-                Kind::Shm => unsafe { libc::shmget(key, 4096, flags) },
+                Kind::Shm => unsafe { libc::shmget(key, 1024 * size, flags) },
                 // SAFETY: as above.
                 Kind::Msg => unsafe { libc::msgget(key, flags) },
                 // SAFETY: as above.
-                Kind::Sem => unsafe { libc::semget(key, 1, flags) },
+                Kind::Sem => unsafe { libc::semget(key, size as i32, flags) },
             };
             assert_ne!(
                 id,
@@ -262,6 +282,85 @@ pub mod sysv {
                 std::io::Error::last_os_error()
             );
             Self { kind, id }
+        }
+
+        /// Gives the object to user `uid` (`IPC_SET`; the tests must run as
+        /// root): another user's object.
+        pub fn give_to(&self, uid: u32) {
+            let set = match self.kind {
+                Kind::Shm => {
+                    let mut stat = std::mem::MaybeUninit::<libc::shmid_ds>::zeroed();
+                    // SAFETY: IPC_STAT fills the shmid_ds it is given.
+                    unsafe { libc::shmctl(self.id, libc::IPC_STAT, stat.as_mut_ptr()) };
+                    // SAFETY: zeroed, then filled by IPC_STAT.
+                    let mut stat = unsafe { stat.assume_init() };
+                    stat.shm_perm.uid = uid;
+                    // SAFETY: IPC_SET reads the shmid_ds it is given.
+                    unsafe { libc::shmctl(self.id, libc::IPC_SET, &mut stat) }
+                }
+                Kind::Msg => {
+                    let mut stat = std::mem::MaybeUninit::<libc::msqid_ds>::zeroed();
+                    // SAFETY: IPC_STAT fills the msqid_ds it is given.
+                    unsafe { libc::msgctl(self.id, libc::IPC_STAT, stat.as_mut_ptr()) };
+                    // SAFETY: zeroed, then filled by IPC_STAT.
+                    let mut stat = unsafe { stat.assume_init() };
+                    stat.msg_perm.uid = uid;
+                    // SAFETY: IPC_SET reads the msqid_ds it is given.
+                    unsafe { libc::msgctl(self.id, libc::IPC_SET, &mut stat) }
+                }
+                Kind::Sem => {
+                    let mut stat = std::mem::MaybeUninit::<libc::semid_ds>::zeroed();
+                    // SAFETY: IPC_STAT fills the semid_ds that the pointer
+                    // argument (the union's `buf`) points to.
+                    unsafe { libc::semctl(self.id, 0, libc::IPC_STAT, stat.as_mut_ptr()) };
+                    // SAFETY: zeroed, then filled by IPC_STAT.
+                    let mut stat = unsafe { stat.assume_init() };
+                    stat.sem_perm.uid = uid;
+                    // SAFETY: IPC_SET reads the semid_ds the pointer points to.
+                    unsafe {
+                        libc::semctl(self.id, 0, libc::IPC_SET, &mut stat as *mut libc::semid_ds)
+                    }
+                }
+            };
+            assert_eq!(set, 0, "IPC_SET: {}", std::io::Error::last_os_error());
+        }
+
+        /// Makes this test process the object's user: attached to the
+        /// segment (until dropped), the last sender on the queue, the last
+        /// process to operate on the semaphore.
+        pub fn use_now(&self) {
+            let used = match self.kind {
+                // SAFETY: shmat takes the id and lets the kernel choose the
+                // address; the mapping is never read, and goes with the process.
+                Kind::Shm => unsafe { libc::shmat(self.id, std::ptr::null(), 0) as isize as i32 },
+                Kind::Msg => {
+                    let message: (libc::c_long, [u8; 1]) = (1, [0]);
+                    // SAFETY: a long type followed by 1 byte of text.
+                    unsafe {
+                        libc::msgsnd(
+                            self.id,
+                            std::ptr::from_ref(&message).cast(),
+                            1,
+                            libc::IPC_NOWAIT,
+                        )
+                    }
+                }
+                Kind::Sem => {
+                    let mut up = libc::sembuf {
+                        sem_num: 0,
+                        sem_op: 1,
+                        sem_flg: 0,
+                    };
+                    // SAFETY: one sembuf, for semaphore 0 of the set.
+                    unsafe { libc::semop(self.id, &mut up, 1) }
+                }
+            };
+            assert_ne!(
+                used,
+                -1,
+                "use {self:?}: {}",
+                std::io::Error::last_os_error()
+            );
         }
     }
 
@@ -574,40 +673,6 @@ impl SysvExample {
         stdout.finish();
         assert!(program.wait().unwrap().success());
         assert!(at_cwd.is_none(), "no object at the key of where it ran");
-    }
-
-    /// An object already at its key (a leftover, or another run's) is an
-    /// error that names the key and how to remove it, and the object is
-    /// left alone.
-    pub fn refuses_a_key_in_use(&self) {
-        let dir = TestDir::new();
-        let key = dir.ftok_key(self.proj);
-        let other = sysv::Squatter::new(self.kind, key, 0o600);
-
-        let output = Command::new(self.bin)
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-
-        assert!(
-            sysv::exists(self.kind, other.id, key),
-            "the other object is left alone"
-        );
-        assert_eq!(output.status.code(), Some(1), "{stderr}");
-        assert!(output.stdout.is_empty());
-        assert!(
-            stderr.starts_with(&format!("{}: File exists;", self.kind.get_call())),
-            "{stderr}"
-        );
-        assert!(
-            stderr.contains(&format!(
-                "ipcrm -{} {key:#010x}",
-                self.kind.ipcrm_key_option()
-            )),
-            "{stderr}"
-        );
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
 
     /// A path that does not exist is an error of ftok, and nothing is created.

@@ -42,17 +42,18 @@
 //! | `sigaction(SIGUSR1, handle_usr1)` | `nix::sys::signal::sigaction` in `install` | handlers for SIGUSR2 and SIGCHLD too |
 //! | `fork()` | `nix::unistd::fork`; the child's part is `child`, ended by [`common::run_child`] | the child never returns into `main` |
 //! | `kill(getppid(), SIGUSR1)` three times | the same | then `kill(getppid(), SIGUSR2)`: "all three sent" |
-//! | `sleep(1)` | the same, then wait for SIGUSR2 with SIGUSR1 still blocked | the three signals are surely pending |
-//! | `while (!flag) sigsuspend(&original)` | `wait_for`, with the same mask | the parent stops waiting if the child has exited |
+//! | `sleep(1)` | [`common::sleep`], then wait for SIGUSR2 with SIGUSR1 still blocked | the three signals are surely pending; Ctrl-C ends the sleep |
+//! | `handle_term` sets the flag | `handle_term` (`SA_SIGINFO`) sets it only for the parent's SIGTERM | a SIGTERM from elsewhere stops the child like any example (exit 143), it does not "exit cleanly" |
+//! | the parent keeps SIGTERM blocked | the parent unblocks it after `fork` | blocked only for the child to inherit; a SIGTERM to the parent stops it, exit 143 |
+//! | `while (!flag) sigsuspend(&original)` | `wait_for`, with the same mask | the parent stops waiting if the child has exited, and says how it ended; Ctrl-C stops either process |
 //! | `waitpid`, `WIFEXITED` / `WIFSIGNALED` | [`common::Child::wait_status`], a `WaitStatus` | a child that failed makes the parent fail after its line |
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::thread::sleep;
 use std::time::Duration;
 
 use anyhow::bail;
-use common::{Child, Perror, SysError, run_child, say};
+use common::{Child, Perror, SysError, run_child, say, sleep};
 use nix::sys::signal::{
     SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, kill, sigaction, sigprocmask,
 };
@@ -75,8 +76,22 @@ extern "C" fn handle_usr1(_: libc::c_int) {
     USR1_COUNT.fetch_add(1, Ordering::SeqCst);
 }
 
-extern "C" fn handle_term(_: libc::c_int) {
-    TERM_RECEIVED.store(true, Ordering::SeqCst);
+/// The child's SIGTERM handler. The SIGTERM it waits for is its parent's;
+/// one from anyone else (`kill`, a terminal's job control) stops the child
+/// as it stops every example (see `common::interrupt`).
+extern "C" fn handle_term(signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: with SA_SIGINFO the kernel passes a valid siginfo_t, which
+    // lives until the handler returns.
+    let info = unsafe { &*info };
+    // SAFETY: si_pid is set for a signal sent by kill(2), the only way a
+    // SIGTERM comes.
+    let sender = unsafe { info.si_pid() };
+    // getppid is async-signal-safe.
+    if sender == getppid().as_raw() {
+        TERM_RECEIVED.store(true, Ordering::SeqCst);
+    } else {
+        common::interrupt::record_stop(signal);
+    }
 }
 
 extern "C" fn handle_usr2(_: libc::c_int) {
@@ -124,13 +139,26 @@ fn run() -> anyhow::Result<()> {
         ForkResult::Parent { child } => Child::new(child),
     };
 
+    // (SIGTERM was blocked for the child to inherit; the parent itself
+    // takes it as any example does: stop, clean up, exit 143.)
+    sigprocmask(
+        SigmaskHow::SIG_UNBLOCK,
+        Some(&SigSet::from(Signal::SIGTERM)),
+        None,
+    )
+    .perror("sigprocmask")?;
+
     // Parent process: give the child time to send all three signals
-    sleep(Duration::from_secs(1));
+    sleep(Duration::from_secs(1))?;
 
     // ...and be sure it has: wait for its SIGUSR2, with SIGUSR1 still blocked
     let mut usr1_blocked = original;
     usr1_blocked.add(Signal::SIGUSR1);
-    wait_for(&ALL_SENT, &usr1_blocked)?;
+    if !wait_for(&ALL_SENT, &usr1_blocked)? {
+        // The child is gone: say how it ended.
+        child.wait()?;
+        bail!("the child exited before it signalled");
+    }
 
     // Unblock SIGUSR1 and wait for it
     while USR1_COUNT.load(Ordering::SeqCst) == 0 {
@@ -149,10 +177,11 @@ fn run() -> anyhow::Result<()> {
     let status = child.wait_status()?;
 
     say!("{}", how_it_ended(status))?;
-    if !matches!(status, WaitStatus::Exited(_, 0)) {
-        bail!("the child did not exit cleanly");
+    match status {
+        WaitStatus::Exited(_, 0) => Ok(()),
+        WaitStatus::Signaled(_, signal, _) => bail!("child was killed by {signal}"),
+        _ => bail!("the child did not exit cleanly"),
     }
-    Ok(())
 }
 
 /// The listing's `WIFEXITED` / `WIFSIGNALED` report on the child.
@@ -168,7 +197,14 @@ fn how_it_ended(status: WaitStatus) -> String {
 /// The child's part: notify the parent, then wait for its SIGTERM.
 fn child(original: SigSet) -> anyhow::Result<()> {
     // Child process: install a SIGTERM handler, then notify the parent
-    install(Signal::SIGTERM, handle_term)?;
+    let from_parent = SigAction::new(
+        SigHandler::SigAction(handle_term),
+        SaFlags::SA_SIGINFO,
+        SigSet::empty(),
+    );
+    // SAFETY: the handler makes one atomic store, or calls record_stop,
+    // which is async-signal-safe.
+    unsafe { sigaction(Signal::SIGTERM, &from_parent) }.perror("sigaction")?;
 
     // Standard signals are not queued: three sends while the parent
     // has SIGUSR1 blocked are delivered as one
@@ -205,21 +241,24 @@ fn install(signal: Signal, handler: extern "C" fn(libc::c_int)) -> Result<(), Sy
 
 /// `sigsuspend(mask)`: sleeps with `mask` as the signal mask until a handler
 /// has run, then puts the blocked set back.
+/// Ctrl-C or a SIGTERM from outside ends the wait with an error.
 fn suspend(mask: &SigSet) -> Result<(), SysError> {
-    mask.suspend().perror("sigsuspend")
+    mask.suspend().perror("sigsuspend")?;
+    common::interrupt::check("sigsuspend")
 }
 
-/// The parent's `while (!flag) sigsuspend(mask)`, which also stops when the
-/// child has exited: SIGCHLD is unblocked only inside `sigsuspend`, so its
-/// handler has run by the time the flag is checked again.
-fn wait_for(flag: &AtomicBool, mask: &SigSet) -> anyhow::Result<()> {
+/// The parent's `while (!flag) sigsuspend(mask)`, which also stops, with
+/// `false`, when the child has exited: SIGCHLD is unblocked only inside
+/// `sigsuspend`, so its handler has run by the time the flag is checked
+/// again.
+fn wait_for(flag: &AtomicBool, mask: &SigSet) -> Result<bool, SysError> {
     while !flag.load(Ordering::SeqCst) {
         if CHILD_EXITED.load(Ordering::SeqCst) {
-            bail!("sigsuspend: the child process exited before it signalled");
+            return Ok(false);
         }
         suspend(mask)?;
     }
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]

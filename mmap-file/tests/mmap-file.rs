@@ -61,10 +61,12 @@ fn prints_the_transcript_and_leaves_the_file() {
 }
 
 #[test]
-fn the_argument_names_the_file_and_an_old_one_is_replaced() {
+fn the_argument_names_the_file_and_an_earlier_runs_file_is_reused() {
     let dir = TestDir::new();
     let path = dir.join("data.bin");
-    fs::write(&path, vec![b'x'; 10_000]).unwrap();
+    // What an earlier run leaves: 4096 bytes, mode 0600, this user's.
+    fs::write(&path, vec![b'x'; 4096]).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
 
     let output = cargo_bin_cmd!("mmap-file")
         .arg(&path)
@@ -78,6 +80,8 @@ fn the_argument_names_the_file_and_an_old_one_is_replaced() {
         transcript(&path.display().to_string())
     );
     assert_file_holds_both_messages(&path);
+    // It was emptied first, as O_TRUNC empties it: no byte of the old file is left.
+    assert!(!fs::read(&path).unwrap().contains(&b'x'));
     assert!(!exists(&dir.join("ipc_mmap.dat")));
 }
 

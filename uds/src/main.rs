@@ -25,34 +25,44 @@
 //! Client received: Hello from the server!
 //! ```
 //!
+//! Ctrl-C (or SIGTERM) at any moment stops both processes; the server
+//! removes its socket file and says so in one line, such as
+//! `uds: interrupted by SIGINT; removed socket /tmp/ipc_socket`, and the
+//! exit status is 130 (143). One run at a time uses a socket path: a second
+//! run with the same path stops at once with an error.
+//!
 //! | C | Rust | what changes |
 //! |---|---|---|
 //! | `SOCKET_PATH "/tmp/ipc_socket"` | the optional argument, this by default | a path too long for `sun_path` is refused (C truncates it) |
+//! | | [`common::leftover::claim`] of the path, before `fork` | a second run with the same path exits 1 and leaves the first alone (C would unlink the first run's socket) |
 //! | `fork()` | `nix::unistd::fork`; the client is `client`, ended by [`common::run_child`] | the child never returns into `main` |
 //! | `socket(AF_UNIX, SOCK_STREAM, 0)` | `nix::sys::socket::socket` | an `OwnedFd`: closing is dropping |
-//! | `unlink(SOCKET_PATH)` before `bind` | `remove_stale_socket` | only a socket is removed; any other file at the path is an error |
+//! | `unlink(SOCKET_PATH)` before `bind` | `reclaim_leftover` | C removes whatever is there. Here a file that is not a socket (a regular file, a symlink, a directory) is an error and left alone; a socket is removed only if a crashed run provably left it (yours, mode 0600, nobody listening: a probe `connect` is refused), with a one-line notice |
 //! | `bind`, `listen(server_sock, 5)` | `bind` with umask 0177, `listen` | the socket file is owner-only (0600) |
-//! | `accept`, `recv`, `send` | the same, inside [`common::blocking`] | retried when a signal interrupts them; an empty message is an error |
+//! | `accept`, `recv`, `send` | the same, inside [`common::blocking`] | retried when a signal interrupts them; they stop at Ctrl-C, or when the child has ended. A client that hangs up early is an error; if it was the child (`SO_PEERCRED`), the server says how the child ended (C would print an empty message) |
+//! | (SIGPIPE kills a C process that writes to a closed pipe) | [`common::run_child`] restores SIGPIPE's default in the client, which Rust ignores | the client, which owns nothing to clean up, dies of it silently as the C one does (`\| head -1`); the server gets `EPIPE`, cleans up, and alone prints the one error line |
+//! | `sleep(1)` | [`common::sleep`] | Ctrl-C ends it (`std::thread::sleep` would sleep on) |
 //! | `connect` after `sleep(1)` | `connect_to_server`: `connect`, again while the server is not listening yet | |
-//! | `unlink(SOCKET_PATH)` at the end | `SocketFile::remove`; `Drop` on every other path | the file is removed even after an error or a panic |
+//! | `unlink(SOCKET_PATH)` at the end | `SocketFile::remove`; `Drop` on every other path | the file is removed even after an error, a panic or Ctrl-C |
 //! | `wait(NULL)` | [`common::Child::wait`] | a child that failed makes the parent fail |
 
 use std::ffi::OsString;
-use std::fs;
+use std::fs::{self, FileType};
+use std::io;
 use std::mem::{self, ManuallyDrop};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::thread::sleep;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{anyhow, bail};
+use common::leftover::{self, Found};
 use common::{Child, Perror, SysError, UsageError, blocking, note, run_child, say};
 use nix::errno::Errno;
 use nix::sys::socket::{
-    AddressFamily, Backlog, MsgFlags, SockFlag, SockType, UnixAddr, accept, bind, connect, listen,
-    recv, send, socket,
+    AddressFamily, Backlog, MsgFlags, SockFlag, SockType, UnixAddr, accept, bind, connect,
+    getsockopt, listen, recv, send, socket, sockopt::PeerCredentials,
 };
 use nix::sys::stat::{Mode, umask};
 use nix::unistd::{ForkResult, fork, getppid, unlink};
@@ -66,6 +76,9 @@ bound to SOCKET_PATH (default: /tmp/ipc_socket).
 const SOCKET_PATH: &str = "/tmp/ipc_socket";
 const BUFFER_SIZE: usize = 100;
 
+/// What to do about a file at our path that is not ours to remove.
+const ADVICE: &str = "choose another SOCKET_PATH";
+
 /// How long the client waits before it tries to connect again.
 const CONNECT_RETRY: Duration = Duration::from_millis(10);
 
@@ -76,13 +89,16 @@ fn main() -> ExitCode {
 fn run(socket_path: OsString) -> anyhow::Result<()> {
     // The address both processes use: the path must fit in sun_path.
     let socket_path = PathBuf::from(socket_path);
-    let server_addr = UnixAddr::new(&socket_path).map_err(|_| {
-        UsageError(format!(
-            "socket path too long: {} bytes, at most {} fit in sun_path",
-            socket_path.as_os_str().len(),
-            sun_path_capacity()
-        ))
-    })?;
+    let server_addr = server_address(&socket_path)?;
+
+    // (One run at a time per socket path: a second run stops here, and an
+    // old socket file at the path can only be a crashed run's; see
+    // common::leftover.)
+    let _claim = leftover::claim(
+        &format!("uds {}", absolute(&socket_path).display()),
+        &format_args!("socket {}", socket_path.display()),
+        ADVICE,
+    )?;
 
     // Create child process
     // SAFETY: the process is single-threaded, so the child's copy of it holds
@@ -104,8 +120,8 @@ fn run(socket_path: OsString) -> anyhow::Result<()> {
     )
     .perror("socket")?;
 
-    // Remove socket file if it already exists
-    remove_stale_socket(&socket_path)?;
+    // Remove socket file if it already exists (only a crashed run's)
+    reclaim_leftover(&socket_path, &server_addr)?;
 
     // Bind socket
     let socket_file = SocketFile::bind(&server_sock, &server_addr, &socket_path)?;
@@ -121,8 +137,11 @@ fn run(socket_path: OsString) -> anyhow::Result<()> {
 
     say!("Server accepted connection")?;
 
-    // Receive message
-    let bytes_received = receive(&client_sock, &mut buffer)?;
+    // Receive message (none if the client hung up: see client_gone)
+    let bytes_received = match receive(&client_sock, &mut buffer)? {
+        0 => return Err(client_gone(child, &client_sock, "recv")),
+        bytes_received => bytes_received,
+    };
 
     say!(
         "Server received: {}",
@@ -131,14 +150,18 @@ fn run(socket_path: OsString) -> anyhow::Result<()> {
 
     // Send response
     let response = "Hello from the server!";
-    blocking(|| {
+    match blocking(|| {
         send(
             client_sock.as_raw_fd(),
             response.as_bytes(),
             MsgFlags::empty(),
         )
-    })
-    .perror("send")?;
+    }) {
+        Err(Errno::EPIPE | Errno::ECONNRESET) => {
+            return Err(client_gone(child, &client_sock, "send"));
+        }
+        sent => sent.perror("send")?,
+    };
 
     // Clean up
     drop(client_sock);
@@ -154,7 +177,7 @@ fn run(socket_path: OsString) -> anyhow::Result<()> {
 /// The child's part: the client.
 fn client(server_addr: &UnixAddr) -> anyhow::Result<()> {
     // Child process: client
-    sleep(Duration::from_secs(1)); // Wait for server to set up
+    common::sleep(Duration::from_secs(1))?; // Wait for server to set up
 
     let mut buffer = [0; BUFFER_SIZE];
 
@@ -185,6 +208,9 @@ fn client(server_addr: &UnixAddr) -> anyhow::Result<()> {
 
     // Receive response
     let bytes_received = receive(&client_sock, &mut buffer)?;
+    if bytes_received == 0 {
+        bail!("recv: the connection was closed before a message arrived");
+    }
 
     say!(
         "Client received: {}",
@@ -196,6 +222,36 @@ fn client(server_addr: &UnixAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The server's address: `SOCKET_PATH` in a `sockaddr_un`. A path that
+/// does not fit in `sun_path`, or that holds a NUL byte, is bad usage.
+fn server_address(socket_path: &Path) -> Result<UnixAddr, UsageError> {
+    let bytes = socket_path.as_os_str().as_encoded_bytes();
+    if bytes.contains(&0) {
+        return Err(UsageError("socket path contains a NUL byte".to_owned()));
+    }
+    UnixAddr::new(socket_path).map_err(|_| {
+        UsageError(format!(
+            "socket path too long: {} bytes, at most {} fit in sun_path",
+            bytes.len(),
+            sun_path_capacity()
+        ))
+    })
+}
+
+/// The socket path as one name for the claim, however it is spelled
+/// (`s`, `./s`, `/tmp/dir/s`): its directory made absolute, then its file
+/// name. As given if the directory cannot be resolved (then `bind` fails).
+fn absolute(socket_path: &Path) -> PathBuf {
+    let dir = match socket_path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    match (fs::canonicalize(dir), socket_path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => socket_path.to_owned(),
+    }
+}
+
 /// `connect(2)`, and again while the server is not listening yet: `ENOENT`
 /// (no socket file yet) or `ECONNREFUSED` (a file, but nobody listening on
 /// it yet, or an old one that the server is about to replace). It gives up
@@ -204,56 +260,128 @@ fn connect_to_server(client_sock: &OwnedFd, server_addr: &UnixAddr) -> Result<()
     let server = getppid();
     loop {
         match blocking(|| connect(client_sock.as_raw_fd(), server_addr)) {
-            Err(Errno::ENOENT | Errno::ECONNREFUSED) if getppid() == server => sleep(CONNECT_RETRY),
+            Err(Errno::ENOENT | Errno::ECONNREFUSED) if getppid() == server => {
+                common::sleep(CONNECT_RETRY)?;
+            }
             result => return result.perror(format!("connect({server_addr})")),
         }
     }
 }
 
-/// `recv(sock, buffer, BUFFER_SIZE - 1, 0)`: one message, which a peer that
-/// closed the connection before sending makes an error (the C listing would
-/// print an empty string).
-fn receive(sock: &OwnedFd, buffer: &mut [u8; BUFFER_SIZE]) -> anyhow::Result<usize> {
-    let bytes_received = blocking(|| {
+/// `recv(sock, buffer, BUFFER_SIZE - 1, 0)`: one message, or 0 bytes if
+/// the peer closed the connection without sending one (where the C listing
+/// would print an empty string).
+fn receive(sock: &OwnedFd, buffer: &mut [u8; BUFFER_SIZE]) -> Result<usize, SysError> {
+    match blocking(|| {
         recv(
             sock.as_raw_fd(),
             &mut buffer[..BUFFER_SIZE - 1],
             MsgFlags::empty(),
         )
-    })
-    .perror("recv")?;
-    if bytes_received == 0 {
-        bail!("recv: the connection was closed before a message arrived");
+    }) {
+        // The peer ended while data was still in flight: closed all the same.
+        Err(Errno::ECONNRESET) => Ok(0),
+        received => received.perror("recv"),
     }
-    Ok(bytes_received)
+}
+
+/// The client closed its end of the connection before the exchange was
+/// over. If the connection was the child's (`SO_PEERCRED` names the process
+/// that connected), the child has ended or is ending: the server waits for
+/// it and says how it ended, `recv: the client closed the connection: child
+/// was killed by SIGKILL`. A connection from any other process (the owner
+/// and root may connect) says only that; the child is then ended by
+/// dropping its handle, as on every early return.
+fn client_gone(child: Child, client_sock: &OwnedFd, call: &str) -> anyhow::Error {
+    let closed = format!("{call}: the client closed the connection");
+    match getsockopt(client_sock, PeerCredentials) {
+        Ok(peer) if peer.pid() == child.pid().as_raw() => match child.wait() {
+            Err(how) => how.context(closed),
+            Ok(()) => anyhow!(closed),
+        },
+        _ => anyhow!(closed),
+    }
 }
 
 /// The listing's `unlink(SOCKET_PATH)` before `bind`, which makes room for
-/// the new socket where a crashed run left its file. Only a socket is
-/// removed: a regular file, a directory or a symlink at the path is not a
-/// leftover of this program, and is reported instead.
-fn remove_stale_socket(path: &Path) -> anyhow::Result<()> {
-    if let Ok(metadata) = fs::symlink_metadata(path)
-        && !metadata.file_type().is_socket()
-    {
+/// the new socket where a crashed run left its file. The C removes whatever
+/// is there; this removes only what the leftover rule says a crashed run of
+/// this program left (see [`common::leftover`]), and says so. Nothing there:
+/// nothing to do. A file that is not a socket (looked at with `lstat`, so a
+/// symlink is not followed) is an error, and is left alone. A socket with a
+/// server listening on it (a probe `connect` succeeds), another user's, or
+/// one with another mode is an error too.
+fn reclaim_leftover(path: &Path, server_addr: &UnixAddr) -> anyhow::Result<()> {
+    let metadata = match fs::symlink_metadata(path) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+        found => found.perror(format!("lstat(\"{}\")", path.display()))?,
+    };
+    if !metadata.file_type().is_socket() {
         bail!(
-            "unlink(\"{}\"): not a socket, so not removed; choose another SOCKET_PATH",
-            path.display()
+            "{} is {}, not a socket: left alone; {ADVICE}",
+            path.display(),
+            kind(metadata.file_type())
         );
     }
-    match unlink(path) {
-        Ok(()) | Err(Errno::ENOENT) => Ok(()),
-        Err(errno) => Err(SysError::new(
-            format!("unlink(\"{}\")", path.display()),
-            errno,
-        ))?,
+
+    // Whether a server listens there: a connection of our own, closed at
+    // once without a byte sent; not blocking, so a full backlog (EAGAIN)
+    // answers too.
+    let probe_sock = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .perror("socket")?;
+    let probe = connect(probe_sock.as_raw_fd(), server_addr);
+    drop(probe_sock);
+
+    let object = format!("socket {}", path.display());
+    leftover::judge(&Found {
+        object: object.clone(),
+        owner: metadata.uid(),
+        mode: metadata.mode(),
+        size: None,
+        users: u64::from(matches!(probe, Ok(()) | Err(Errno::EAGAIN))),
+        pids: vec![],
+        advice: ADVICE,
+    })?;
+    match probe {
+        // Nobody listens: what a crashed server leaves.
+        Err(Errno::ECONNREFUSED) => {}
+        // Gone meanwhile: nothing left to remove.
+        Err(Errno::ENOENT) => return Ok(()),
+        other => other.perror(format!("connect({server_addr})"))?,
+    }
+    unlink(path).perror(format!("unlink(\"{}\")", path.display()))?;
+    leftover::reclaimed(&object);
+    Ok(())
+}
+
+/// What a file that is not a socket is, for the error.
+fn kind(file_type: FileType) -> &'static str {
+    if file_type.is_symlink() {
+        "a symbolic link"
+    } else if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_file() {
+        "a regular file"
+    } else if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else {
+        "a file of an unknown kind"
     }
 }
 
 /// The socket file that `bind` created: `remove` is the listing's
 /// `unlink(SOCKET_PATH)` at the end. If the server leaves before that (an
-/// error or a panic), dropping it unlinks the file. Only the parent owns a
-/// `SocketFile`; the client only knows the address.
+/// error, a panic or Ctrl-C), dropping it unlinks the file. Only the parent
+/// owns a `SocketFile`; the client only knows the address.
 struct SocketFile {
     path: PathBuf,
 }
@@ -275,13 +403,13 @@ impl SocketFile {
     /// Unlinks the file, once: the guard is not dropped afterwards.
     fn remove(self) -> Result<(), Errno> {
         let mut this = ManuallyDrop::new(self);
-        unlink(&mem::take(&mut this.path))
+        unlink_socket(&mem::take(&mut this.path))
     }
 }
 
 impl Drop for SocketFile {
     fn drop(&mut self) {
-        if let Err(errno) = unlink(&self.path) {
+        if let Err(errno) = unlink_socket(&self.path) {
             note!(
                 "unlink(\"{}\"): {}; remove the socket file yourself",
                 self.path.display(),
@@ -291,9 +419,42 @@ impl Drop for SocketFile {
     }
 }
 
+/// `unlink(SOCKET_PATH)`, recorded for the notice of a run that Ctrl-C
+/// stopped.
+fn unlink_socket(path: &Path) -> Result<(), Errno> {
+    unlink(path)?;
+    common::removed(format!("socket {}", path.display()));
+    Ok(())
+}
+
 /// How many bytes of path `sun_path` holds (108 on Linux), less its NUL.
 fn sun_path_capacity() -> usize {
     size_of::<libc::sockaddr_un>() - size_of::<libc::sa_family_t>() - 1
+}
+
+#[cfg(test)]
+mod bad_paths {
+    use std::os::unix::ffi::OsStringExt;
+
+    use super::*;
+
+    #[test]
+    fn a_path_with_a_nul_byte_is_bad_usage() {
+        let path = PathBuf::from(OsString::from_vec(b"/tmp/ipc\0socket".to_vec()));
+        let error = server_address(&path).unwrap_err();
+        assert_eq!(error.to_string(), "socket path contains a NUL byte");
+    }
+
+    #[test]
+    fn every_spelling_of_a_path_is_one_name_to_claim() {
+        let dir = tests::TestDir::new();
+        let absolute_path = absolute(&dir.join("s"));
+        let dotted = dir.path().join(".").join("s");
+        assert_eq!(absolute(&dotted), absolute_path);
+        let cwd = std::env::current_dir().unwrap();
+        let relative = absolute(Path::new("s"));
+        assert_eq!(relative, fs::canonicalize(cwd).unwrap().join("s"));
+    }
 }
 
 #[cfg(test)]

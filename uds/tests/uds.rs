@@ -95,16 +95,20 @@ fn the_socket_file_is_for_its_owner_only() {
 fn replaces_a_socket_file_left_by_a_crashed_run() {
     let dir = TestDir::new();
     let path = dir.join("ipc_socket");
-    // A socket file with nobody listening: what a killed server leaves.
+    // A socket file with nobody listening, owner-only: what a killed server
+    // leaves.
     drop(UnixListener::bind(&path).unwrap());
-    assert!(exists(&path));
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
 
     cargo_bin_cmd!("uds")
         .arg(&path)
         .timeout(TIMEOUT)
         .assert()
         .success()
-        .stderr("");
+        .stderr(format!(
+            "uds: removed socket {}, left behind by an earlier run that did not finish\n",
+            path.display()
+        ));
     assert!(!exists(&path), "socket file removed");
 }
 
@@ -121,7 +125,7 @@ fn refuses_to_remove_a_file_that_is_not_a_socket() {
         .code(1)
         .stdout("")
         .stderr(format!(
-            "unlink(\"{}\"): not a socket, so not removed; choose another SOCKET_PATH\n",
+            "{} is a regular file, not a socket: left alone; choose another SOCKET_PATH\n",
             path.display()
         ));
     assert_eq!(fs::read_to_string(&path).unwrap(), "not a socket");

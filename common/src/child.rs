@@ -14,7 +14,6 @@ use nix::errno::Errno;
 use nix::sys::pthread::{Pthread, pthread_kill, pthread_self};
 use nix::sys::signal::{
     SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, kill, pthread_sigmask, sigaction,
-    signal,
 };
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::Pid;
@@ -37,11 +36,16 @@ use crate::{Perror, SysError, interrupt, report};
 /// (`kill -9`), the kernel kills the child too (`PR_SET_PDEATHSIG`), instead
 /// of leaving it asleep in a call that only the parent could end. A child
 /// that SIGINT or SIGTERM stopped exits quietly with 130 or 143; its parent
-/// prints the notice.
+/// prints the notice. A child whose stdout is closed (`| head -1`) exits
+/// quietly with 141, and its parent prints `write stdout: Broken pipe`, if
+/// its own write has not failed first: one line, not one per process.
 pub fn run_child(child: impl FnOnce() -> anyhow::Result<()>) -> ! {
     // A panic unwinds the child's own frames, and stops here.
     let status = match prepare_child().map(|()| panic::catch_unwind(AssertUnwindSafe(child))) {
         Ok(Ok(Ok(()))) => 0,
+        // Its stdout is closed (`| head -1`): the parent, which writes to
+        // the same stdout, says so, once.
+        Ok(Ok(Err(error))) if stdout_closed(&error) => STDOUT_CLOSED,
         Ok(Ok(Err(error))) | Err(error) => {
             // After Ctrl-C the error only says "interrupted": not worth a line.
             if interrupt::received().is_none() {
@@ -55,17 +59,22 @@ pub fn run_child(child: impl FnOnce() -> anyhow::Result<()>) -> ! {
     process::exit(status.into())
 }
 
+/// The status of a child whose stdout was closed: 128 + SIGPIPE, what a
+/// shell shows for a C child that SIGPIPE killed. The child prints nothing:
+/// if it did, the parent, whose writes fail the same way, would print the
+/// same line again.
+const STDOUT_CLOSED: u8 = 141;
+
+/// Whether `error` is `write stdout: Broken pipe`.
+fn stdout_closed(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<SysError>()
+        .is_some_and(|error| error.errno() == Some(Errno::EPIPE) && error.call() == "write stdout")
+}
+
 /// `prctl(PR_SET_PDEATHSIG, SIGKILL)`, then a check that the parent has not
 /// already gone between `fork` and here.
-///
-/// It also gives SIGPIPE back its default action, which Rust's start-up
-/// code had set to "ignore": a child that writes to a closed stdout (`|
-/// head -1`) ends at once, as a C child does, and its parent says so in
-/// one line ("child was killed by SIGPIPE"), instead of both printing
-/// "Broken pipe".
 fn prepare_child() -> anyhow::Result<()> {
-    // SAFETY: SIG_DFL installs no handler of ours.
-    unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) }.perror("signal")?;
     set_pdeathsig(Signal::SIGKILL).perror("prctl PR_SET_PDEATHSIG")?;
     match crate::error::main_pid() {
         Some(parent) if getppid() != parent => {
@@ -98,6 +107,9 @@ pub struct Child {
 
 /// How the first watched child ended, once it has: "exited with status 1".
 static ENDED: OnceLock<String> = OnceLock::new();
+
+/// Set with [`ENDED`] if the child did not exit with status 0.
+static FAILED: AtomicBool = AtomicBool::new(false);
 
 /// Whether the main thread is inside [`crate::blocking`] now.
 static IN_BLOCKING_CALL: AtomicBool = AtomicBool::new(false);
@@ -181,6 +193,9 @@ impl Child {
         match self.wait_status()? {
             WaitStatus::Exited(_, 0) => Ok(()),
             WaitStatus::Exited(_, 1) => Err(ChildFailed.into()),
+            WaitStatus::Exited(_, code) if code == i32::from(STDOUT_CLOSED) => {
+                Err(SysError::new("write stdout", Errno::EPIPE).into())
+            }
             status => bail!("child {}", describe(status)),
         }
     }
@@ -242,6 +257,11 @@ pub(crate) fn ended() -> Option<&'static str> {
     ENDED.get().map(String::as_str)
 }
 
+/// Whether a watched child has ended other than by exiting with status 0.
+pub(crate) fn failed() -> bool {
+    FAILED.load(Ordering::SeqCst)
+}
+
 /// Marks the main thread as inside a blocking call for as long as it lives.
 pub(crate) struct InBlockingCall(());
 
@@ -276,11 +296,16 @@ fn watch_child(pid: Pid, main_thread: Pthread, reaped: &AtomicBool) {
     let how = match retry_interrupted(|| {
         waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT)
     }) {
-        Ok(status) => describe(status),
+        Ok(status) => (
+            describe(status),
+            !matches!(status, WaitStatus::Exited(_, 0)),
+        ),
         // ECHILD: the main thread reaped it first, so it is not waiting for it.
-        Err(_) => "ended".to_owned(),
+        Err(_) => ("ended".to_owned(), false),
     };
-    let _ = ENDED.set(how);
+    // How it ended first: whoever sees FAILED reads it.
+    let _ = ENDED.set(how.0);
+    FAILED.store(how.1, Ordering::SeqCst);
 
     while !reaped.load(Ordering::SeqCst) {
         if IN_BLOCKING_CALL.load(Ordering::SeqCst) {
@@ -294,9 +319,6 @@ fn watch_child(pid: Pid, main_thread: Pthread, reaped: &AtomicBool) {
 fn describe(status: WaitStatus) -> String {
     match status {
         WaitStatus::Exited(_, code) => format!("exited with status {code}"),
-        WaitStatus::Signaled(_, Signal::SIGPIPE, _) => {
-            "was killed by SIGPIPE: it wrote to a pipe or socket that nobody reads".to_owned()
-        }
         WaitStatus::Signaled(_, signal, _) => format!("was killed by {signal}"),
         other => format!("ended ({other:?})"),
     }

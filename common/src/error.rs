@@ -39,6 +39,11 @@ impl SysError {
         }
     }
 
+    /// The call that failed: `msgget`.
+    pub fn call(&self) -> &str {
+        &self.call
+    }
+
     /// The `errno` value the call failed with, if it was a system error.
     pub fn errno(&self) -> Option<Errno> {
         self.errno

@@ -82,12 +82,19 @@ pub fn check(call: &str) -> Result<(), SysError> {
 }
 
 /// Sleeps for `duration`, like `sleep(3)` in the C listings, but stops early
-/// with an error when SIGINT or SIGTERM arrives. (`std::thread::sleep` goes
-/// back to sleep after a signal.)
+/// with an error when SIGINT or SIGTERM arrives (`sleep: interrupted by
+/// SIGINT`), or when the child that the parent
+/// [watches](crate::Child::watch) has failed (`sleep: interrupted: the child
+/// process was killed by SIGKILL`): the pacing has no point any more. (`std::thread::sleep` goes back to sleep
+/// after a signal.)
 pub fn sleep(duration: Duration) -> Result<(), SysError> {
     let deadline = Instant::now() + duration;
+    let _in_call = crate::child::InBlockingCall::enter();
     loop {
         check("sleep")?;
+        if crate::child::failed() {
+            return Err(SysError::new("sleep", Errno::EINTR));
+        }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Ok(());

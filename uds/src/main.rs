@@ -40,7 +40,7 @@
 //! | `unlink(SOCKET_PATH)` before `bind` | `reclaim_leftover` | C removes whatever is there. Here a file that is not a socket (a regular file, a symlink, a directory) is an error and left alone; a socket is removed only if a crashed run provably left it (yours, mode 0600, nobody listening: a probe `connect` is refused), with a one-line notice |
 //! | `bind`, `listen(server_sock, 5)` | `bind` with umask 0177, `listen` | the socket file is owner-only (0600) |
 //! | `accept`, `recv`, `send` | the same, inside [`common::blocking`] | retried when a signal interrupts them; they stop at Ctrl-C, or when the child has ended. A client that hangs up early is an error; if it was the child (`SO_PEERCRED`), the server says how the child ended (C would print an empty message) |
-//! | (SIGPIPE kills a C process that writes to a closed pipe) | [`common::run_child`] restores SIGPIPE's default in the client, which Rust ignores | the client, which owns nothing to clean up, dies of it silently as the C one does (`\| head -1`); the server gets `EPIPE`, cleans up, and alone prints the one error line |
+//! | (SIGPIPE kills a C process that writes to a closed stdout) | [`common::run_child`]: a client whose stdout is closed exits quietly with 141 | the server gets `EPIPE` too, or learns it from `wait`, cleans up, and alone prints the one error line (`\| head -1`) |
 //! | `sleep(1)` | [`common::sleep`] | Ctrl-C ends it (`std::thread::sleep` would sleep on) |
 //! | `connect` after `sleep(1)` | `connect_to_server`: `connect`, again while the server is not listening yet | |
 //! | `unlink(SOCKET_PATH)` at the end | `SocketFile::remove`; `Drop` on every other path | the file is removed even after an error, a panic or Ctrl-C |

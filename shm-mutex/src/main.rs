@@ -26,30 +26,44 @@
 //! Child: Incremented counter to 55
 //! ```
 //!
+//! Ctrl-C (or SIGTERM) stops both processes at their next step; the parent
+//! removes the object and says so in one line on stderr
+//! (`shm-mutex: interrupted by SIGINT; removed shared memory object
+//! /my_shared_memory`), exit status 130 (143). If the child dies while it
+//! holds the mutex, the parent recovers the mutex, says so, and stops at
+//! its next pacing sleep with `sleep: interrupted: the child process was
+//! killed by SIGKILL`, exit status 1.
+//!
 //! | C | Rust | what changes |
 //! |---|---|---|
-//! | `shm_name = "/my_shared_memory"` | the optional argument, this by default | a name that is not `/` and a file name is refused |
-//! | `shm_open(name, O_CREAT \| O_RDWR, 0666)` | `nix::sys::mman::shm_open(name, O_CREAT \| O_EXCL \| O_RDWR, 0600)` in `ShmObject::create` | owner-only; an object already at the name is an error, never silently shared |
+//! | `shm_name = "/my_shared_memory"` | the optional argument, this by default | a name that is not `/` and a file name is refused; one run at a time per name ([`common::leftover::claim`]) |
+//! | `shm_open(name, O_CREAT \| O_RDWR, 0666)` | `nix::sys::mman::shm_open(name, O_CREAT \| O_EXCL \| O_RDWR, 0600)` in `ShmObject::create` | owner-only; an object already at the name is never shared: a crashed run's leftover (ours, 0600, our size) is removed with a notice, anything else is an error and left alone |
 //! | `ftruncate(shm_fd, sizeof(struct shared_data))` | `nix::unistd::ftruncate` | checked (the listing ignores its result) |
 //! | `mmap(..., MAP_SHARED, shm_fd, 0)` | `nix::sys::mman::mmap` in `Mapping::map` | |
 //! | `struct shared_data` | `#[repr(C)] struct SharedData` | the same layout |
-//! | `pthread_mutexattr_*`, `pthread_mutex_init` | the same, through `libc`, in `SharedData::init` | the attribute is destroyed as soon as the mutex is made |
-//! | `pthread_mutex_lock` / `unlock` | `SharedData::lock`, unlocked when the guard drops | an error or a panic in the critical section unlocks too |
+//! | `pthread_mutexattr_*`, `pthread_mutex_init` | the same, through `libc`, in `SharedData::init` | the mutex is also robust (`pthread_mutexattr_setrobust`); the attribute is destroyed as soon as the mutex is made |
+//! | `pthread_mutex_lock` / `unlock` | `SharedData::lock`, unlocked when the guard drops | an error or a panic in the critical section unlocks too; `EOWNERDEAD` (the other process died holding it) is recovered with `pthread_mutex_consistent`, and said |
 //! | `fork()` | `nix::unistd::fork`; the child's part is `child`, ended by [`common::run_child`] | the child never returns into `main` |
-//! | `wait(NULL)` | [`common::Child::wait`] | a child that failed makes the parent fail |
-//! | `pthread_mutex_destroy`, `munmap`, `close`, `shm_unlink` | `SharedData::destroy`, `Mapping::unmap`, `drop(shm_fd)`, `ShmObject::unlink`; `Drop` on every other path | the name is removed even after an error or a panic |
+//! | `sleep(1)` | [`common::sleep`] | Ctrl-C ends it at once, and so does the end of a child that failed |
+//! | `wait(NULL)` | [`common::Child::wait`] | a child that failed or was killed makes the parent fail |
+//! | `pthread_mutex_destroy`, `munmap`, `close`, `shm_unlink` | `SharedData::destroy`, `Mapping::unmap`, `drop(shm_fd)`, `ShmObject::unlink`; `Drop` on every other path | the name is removed even after an error, a panic or Ctrl-C |
 
 use std::cell::UnsafeCell;
 use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::io;
 use std::mem::{self, ManuallyDrop, MaybeUninit};
 use std::num::NonZeroUsize;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::ptr::NonNull;
-use std::thread::sleep;
 use std::time::Duration;
 
+use anyhow::bail;
+use common::leftover::{self, Found};
 use common::{Child, Perror, SysError, UsageError, note, run_child, say};
 use libc::c_int;
 use nix::errno::Errno;
@@ -66,6 +80,9 @@ SHM_NAME names the shared memory object: a slash, then a file name (default: /my
 
 const SHM_NAME: &str = "/my_shared_memory";
 
+/// What to do about an object at our name that is not ours to remove.
+const ADVICE: &str = "choose another SHM_NAME";
+
 // Structure to be placed in shared memory
 #[repr(C)]
 struct SharedData {
@@ -79,6 +96,14 @@ fn main() -> ExitCode {
 
 fn run(shm_name: OsString) -> anyhow::Result<()> {
     check_shm_name(&shm_name)?;
+
+    // (One run at a time per name: a second run stops here, and an old
+    // object at the name can only be a crashed run's; see common::leftover.)
+    let _claim = leftover::claim(
+        &format!("shm-mutex {}", shm_name.display()),
+        &format_args!("shared memory object {}", shm_name.display()),
+        ADVICE,
+    )?;
 
     // Open shared memory object
     let (shm_object, shm_fd) = ShmObject::create(&shm_name)?;
@@ -103,8 +128,8 @@ fn run(shm_name: OsString) -> anyhow::Result<()> {
 
     // Parent process
     for _ in 0..ITERATIONS {
-        // Lock mutex
-        let mut locked = shared.lock()?;
+        // Lock mutex (if the child died holding it, take it over)
+        let mut locked = shared.lock("child")?;
 
         // Critical section
         let counter = locked.add(10);
@@ -113,7 +138,7 @@ fn run(shm_name: OsString) -> anyhow::Result<()> {
         // Unlock mutex
         drop(locked);
 
-        sleep(Duration::from_secs(1)); // Sleep to make the interleaving visible
+        common::sleep(Duration::from_secs(1))?; // Sleep to make the interleaving visible
     }
 
     // Wait for child
@@ -136,8 +161,8 @@ const ITERATIONS: usize = 5;
 fn child(shared: &SharedData) -> anyhow::Result<()> {
     // Child process
     for _ in 0..ITERATIONS {
-        // Lock mutex
-        let mut locked = shared.lock()?;
+        // Lock mutex (if the parent died holding it, take it over)
+        let mut locked = shared.lock("parent")?;
 
         // Critical section
         let counter = locked.add(1);
@@ -146,17 +171,22 @@ fn child(shared: &SharedData) -> anyhow::Result<()> {
         // Unlock mutex
         drop(locked);
 
-        sleep(Duration::from_secs(1)); // Sleep to make the interleaving visible
+        common::sleep(Duration::from_secs(1))?; // Sleep to make the interleaving visible
     }
     Ok(())
 }
 
 /// A POSIX shared memory object name: a slash, then a file name of at most
-/// NAME_MAX (255) bytes, as `shm_open(3)` requires.
+/// NAME_MAX (255) bytes, as `shm_open(3)` requires (no other slash, no NUL).
 fn check_shm_name(name: &OsStr) -> Result<(), UsageError> {
     let bytes = name.as_bytes();
     match bytes.split_first() {
-        Some((b'/', rest)) if !rest.is_empty() && rest.len() <= 255 && !rest.contains(&b'/') => {
+        Some((b'/', rest))
+            if !rest.is_empty()
+                && rest.len() <= 255
+                && !rest.contains(&b'/')
+                && !rest.contains(&0) =>
+        {
             Ok(())
         }
         _ => Err(UsageError(format!(
@@ -169,8 +199,8 @@ fn check_shm_name(name: &OsStr) -> Result<(), UsageError> {
 
 impl SharedData {
     /// `pthread_mutexattr_init`, `pthread_mutexattr_setpshared`,
-    /// `pthread_mutex_init`, then `shared->counter = 0`. Called once, by the
-    /// parent, before `fork`.
+    /// `pthread_mutexattr_setrobust`, `pthread_mutex_init`, then
+    /// `shared->counter = 0`. Called once, by the parent, before `fork`.
     fn init(&self) -> Result<(), SysError> {
         // The attribute stays where it is initialized: pthread objects are
         // not to be moved or copied.
@@ -193,7 +223,8 @@ impl SharedData {
     }
 
     /// `pthread_mutexattr_setpshared(attr, PTHREAD_PROCESS_SHARED)`, then
-    /// `pthread_mutex_init(&shared->mutex, attr)`.
+    /// `pthread_mutexattr_setrobust(attr, PTHREAD_MUTEX_ROBUST)` (not in the
+    /// listing), then `pthread_mutex_init(&shared->mutex, attr)`.
     fn init_process_shared_mutex(
         &self,
         attr: *mut libc::pthread_mutexattr_t,
@@ -201,6 +232,12 @@ impl SharedData {
         // SAFETY: `attr` points to an initialized attribute.
         let set = unsafe { libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED) };
         pthread_result(set).perror("pthread_mutexattr_setpshared")?;
+        // Robust: if the process holding the mutex dies, the kernel marks the
+        // mutex, and the next pthread_mutex_lock gets it with EOWNERDEAD
+        // instead of waiting forever, as the listing's parent would.
+        // SAFETY: `attr` points to an initialized attribute.
+        let set = unsafe { libc::pthread_mutexattr_setrobust(attr, libc::PTHREAD_MUTEX_ROBUST) };
+        pthread_result(set).perror("pthread_mutexattr_setrobust")?;
         // SAFETY: `attr` points to an initialized attribute, and the mutex lies
         // in the mapping, where no other process can use it yet: the child does
         // not exist.
@@ -210,12 +247,30 @@ impl SharedData {
 
     /// `pthread_mutex_lock`: waits until this process holds the mutex. The
     /// returned guard gives access to the counter, and unlocks when dropped.
-    fn lock(&self) -> Result<Locked<'_>, SysError> {
+    ///
+    /// If the other process (`peer`: "child" or "parent") died holding the
+    /// mutex, this process gets it with `EOWNERDEAD`, marks it usable again
+    /// (`pthread_mutex_consistent`) and says so on stderr. The counter is
+    /// whole all the same: the critical section changes it with one store.
+    fn lock(&self, peer: &str) -> Result<Locked<'_>, SysError> {
         // SAFETY: the mutex was made by `init` before `fork`, and is destroyed
         // only after both processes are done with it.
-        pthread_result(unsafe { libc::pthread_mutex_lock(self.mutex.get()) })
-            .perror("pthread_mutex_lock")?;
-        Ok(Locked { shared: self })
+        let code = unsafe { libc::pthread_mutex_lock(self.mutex.get()) };
+        if code != libc::EOWNERDEAD {
+            pthread_result(code).perror("pthread_mutex_lock")?;
+        }
+        // This process holds the mutex: from here on, the guard unlocks it.
+        let locked = Locked { shared: self };
+        if code == libc::EOWNERDEAD {
+            // SAFETY: this process holds the mutex, with EOWNERDEAD.
+            let made = unsafe { libc::pthread_mutex_consistent(self.mutex.get()) };
+            pthread_result(made).perror("pthread_mutex_consistent")?;
+            note!("shm-mutex: the {peer} died holding the mutex; recovered it (EOWNERDEAD)");
+        }
+        // The wait for the mutex cannot be interrupted: Ctrl-C during it
+        // stops the process here.
+        common::interrupt::check("pthread_mutex_lock")?;
+        Ok(locked)
     }
 
     /// `pthread_mutex_destroy`, once the child is done.
@@ -247,8 +302,8 @@ impl Drop for Locked<'_> {
     fn drop(&mut self) {
         // SAFETY: this process holds the mutex, which it locked in `lock`.
         let unlocked = unsafe { libc::pthread_mutex_unlock(self.shared.mutex.get()) };
-        // Unlocking a mutex this process holds cannot fail: it is not robust,
-        // recursive or error-checking.
+        // Unlocking a mutex this process holds, and has made consistent if
+        // it had to, cannot fail.
         debug_assert_eq!(unlocked, 0);
     }
 }
@@ -272,16 +327,22 @@ struct ShmObject {
 impl ShmObject {
     /// `shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600)`: a new, empty object
     /// that only its owner can open, and a descriptor for it. With `O_EXCL`,
-    /// an object already at the name is an error instead of being shared.
-    fn create(name: &OsStr) -> Result<(Self, OwnedFd), SysError> {
-        let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDWR;
-        let fd = shm_open(name, flags, Mode::from_bits_truncate(0o600))
+    /// an object already at the name is never shared: if a crashed run left
+    /// it, it is removed and the object made again; anything else is an
+    /// error, and the object is left alone.
+    fn create(name: &OsStr) -> anyhow::Result<(Self, OwnedFd)> {
+        let mut created = shm_open_new(name);
+        if matches!(created, Err(Errno::EEXIST)) {
+            reclaim_leftover(name)?;
+            created = shm_open_new(name);
+        }
+        let fd = created
             .perror(format!("shm_open(\"{}\")", name.display()))
             .map_err(|e| {
                 e.hint_for(Errno::EEXIST, || {
                     format!(
-                        "a shared memory object with this name already exists \
-                         (`ls -l /dev/shm{0}`); if no run is using it, remove it with `rm /dev/shm{0}`",
+                        "a shared memory object with this name was made again just now \
+                         (`ls -l /dev/shm{}`); {ADVICE}",
                         name.display()
                     )
                 })
@@ -298,13 +359,13 @@ impl ShmObject {
     /// memory itself is freed when the last mapping and descriptor are gone.
     fn unlink(self) -> Result<(), Errno> {
         let mut this = ManuallyDrop::new(self);
-        shm_unlink(mem::take(&mut this.name).as_os_str())
+        shm_unlink_recorded(&mem::take(&mut this.name))
     }
 }
 
 impl Drop for ShmObject {
     fn drop(&mut self) {
-        if let Err(errno) = shm_unlink(self.name.as_os_str()) {
+        if let Err(errno) = shm_unlink_recorded(&self.name) {
             note!(
                 "shm_unlink(\"{0}\"): {1}; remove it with `rm /dev/shm{0}`",
                 self.name.display(),
@@ -312,6 +373,79 @@ impl Drop for ShmObject {
             );
         }
     }
+}
+
+fn shm_open_new(name: &OsStr) -> Result<OwnedFd, Errno> {
+    let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDWR;
+    shm_open(name, flags, Mode::from_bits_truncate(0o600))
+}
+
+/// `shm_unlink`, and a note of it for the notice of an interrupted run.
+fn shm_unlink_recorded(name: &OsStr) -> Result<(), Errno> {
+    shm_unlink(name)?;
+    common::removed(format!("shared memory object {}", name.display()));
+    Ok(())
+}
+
+/// The object at `name` when this run holds the name's claim. Linux shows
+/// each POSIX shared memory object as a file in /dev/shm, so `lstat` of that
+/// file says whose the object is, its mode and its size. A crashed run's
+/// object is unlinked, with a notice; anything else is an error. No run of
+/// this program has it open: a crashed run's child died with its parent
+/// (see [`common::run_child`]), and a live run would hold the claim. (Other
+/// programs that might have it open are not looked for.)
+fn reclaim_leftover(name: &OsStr) -> anyhow::Result<()> {
+    let path = dev_shm_path(name);
+    let object = format!(
+        "shared memory object {} ({})",
+        name.display(),
+        path.display()
+    );
+    let metadata = match fs::symlink_metadata(&path) {
+        // Gone since shm_open looked: nothing to reclaim.
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
+            return Err(leftover::unreadable(&object, ADVICE));
+        }
+        result => result.perror(format!("lstat {}", path.display()))?,
+    };
+    let kind = metadata.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_symlink() {
+            "a symbolic link"
+        } else if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "a device file"
+        };
+        bail!("{object} is {what}, not a shared memory object: left alone; {ADVICE}");
+    }
+    leftover::judge(&Found {
+        object: object.clone(),
+        owner: metadata.uid(),
+        mode: metadata.mode(),
+        size: Some((metadata.size(), size_of::<SharedData>() as u64, "bytes")),
+        users: 0,
+        pids: vec![],
+        advice: ADVICE,
+    })?;
+    // Not recorded with common::removed: the object made next gets this name.
+    shm_unlink(name).perror(format!("shm_unlink(\"{}\")", name.display()))?;
+    leftover::reclaimed(&object);
+    Ok(())
+}
+
+/// Where Linux shows the shared memory object `name` (`/something`).
+fn dev_shm_path(name: &OsStr) -> PathBuf {
+    let file = name
+        .as_bytes()
+        .strip_prefix(b"/")
+        .unwrap_or(name.as_bytes());
+    Path::new("/dev/shm").join(OsStr::from_bytes(file))
 }
 
 /// The object mapped into this process, shared: `unmap` is the listing's
@@ -363,4 +497,38 @@ fn munmap_shared(shared: NonNull<SharedData>) -> Result<(), Errno> {
     // SAFETY: the range came from mmap with this length, and no reference
     // into it outlives the `Mapping` that is consumed or dropped with this call.
     unsafe { munmap(shared.cast(), size_of::<SharedData>()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_a_slash_and_a_file_name() {
+        check_shm_name(OsStr::new(SHM_NAME)).unwrap();
+        check_shm_name(OsStr::new(&format!("/{}", "x".repeat(255)))).unwrap();
+    }
+
+    #[test]
+    fn other_names_are_bad_usage() {
+        let long = format!("/{}", "x".repeat(256));
+        for name in ["", "x", "/", "/a/b", "//", &long] {
+            let error = check_shm_name(OsStr::new(name)).unwrap_err();
+            assert!(error.0.starts_with("invalid shared memory name"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_name_with_a_nul_byte_is_bad_usage() {
+        let error = check_shm_name(OsStr::from_bytes(b"/a\0b")).unwrap_err();
+        assert!(error.0.starts_with("invalid shared memory name"), "{error}");
+    }
+
+    #[test]
+    fn the_object_shows_in_dev_shm() {
+        assert_eq!(
+            dev_shm_path(OsStr::new("/my_shared_memory")),
+            Path::new("/dev/shm/my_shared_memory")
+        );
+    }
 }

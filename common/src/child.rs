@@ -106,10 +106,18 @@ pub struct Child {
 }
 
 /// How the first watched child ended, once it has: "exited with status 1".
-static ENDED: OnceLock<String> = OnceLock::new();
+static ENDED: OnceLock<Ended> = OnceLock::new();
 
-/// Set with [`ENDED`] if the child did not exit with status 0.
-static FAILED: AtomicBool = AtomicBool::new(false);
+/// How the watched child ended, set once, all at once.
+#[derive(Debug)]
+struct Ended {
+    /// "exited with status 1", "was killed by SIGKILL".
+    how: String,
+    /// Other than by exiting with status 0.
+    failed: bool,
+    /// It exited because its stdout was closed.
+    stdout_closed: bool,
+}
 
 /// Whether the main thread is inside [`crate::blocking`] now.
 static IN_BLOCKING_CALL: AtomicBool = AtomicBool::new(false);
@@ -254,12 +262,18 @@ fn ended_within(pid: Pid, grace: Duration) -> bool {
 
 /// How a watched child ended, once one has.
 pub(crate) fn ended() -> Option<&'static str> {
-    ENDED.get().map(String::as_str)
+    ENDED.get().map(|ended| ended.how.as_str())
+}
+
+/// Whether a watched child has ended because its stdout was closed: then
+/// the parent's stdout is closed too, and that is what to report.
+pub(crate) fn left_with_stdout_closed() -> bool {
+    ENDED.get().is_some_and(|ended| ended.stdout_closed)
 }
 
 /// Whether a watched child has ended other than by exiting with status 0.
 pub(crate) fn failed() -> bool {
-    FAILED.load(Ordering::SeqCst)
+    ENDED.get().is_some_and(|ended| ended.failed)
 }
 
 /// Marks the main thread as inside a blocking call for as long as it lives.
@@ -293,19 +307,22 @@ fn watch_child(pid: Pid, main_thread: Pthread, reaped: &AtomicBool) {
     }
     let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&for_main), None);
 
-    let how = match retry_interrupted(|| {
+    let ended = match retry_interrupted(|| {
         waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT)
     }) {
-        Ok(status) => (
-            describe(status),
-            !matches!(status, WaitStatus::Exited(_, 0)),
-        ),
+        Ok(status) => Ended {
+            how: describe(status),
+            failed: !matches!(status, WaitStatus::Exited(_, 0)),
+            stdout_closed: status == WaitStatus::Exited(pid, STDOUT_CLOSED.into()),
+        },
         // ECHILD: the main thread reaped it first, so it is not waiting for it.
-        Err(_) => ("ended".to_owned(), false),
+        Err(_) => Ended {
+            how: "ended".to_owned(),
+            failed: false,
+            stdout_closed: false,
+        },
     };
-    // How it ended first: whoever sees FAILED reads it.
-    let _ = ENDED.set(how.0);
-    FAILED.store(how.1, Ordering::SeqCst);
+    let _ = ENDED.set(ended);
 
     while !reaped.load(Ordering::SeqCst) {
         if IN_BLOCKING_CALL.load(Ordering::SeqCst) {

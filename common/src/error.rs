@@ -22,8 +22,16 @@ pub struct SysError {
 impl SysError {
     /// The error of `call`, which failed with `errno`. A call that
     /// [`blocking`](crate::blocking) gave up because the watched child ended
-    /// says so instead of "Interrupted system call".
+    /// says so instead of "Interrupted system call", or, if the child left
+    /// because stdout is closed, becomes `write stdout: Broken pipe`.
     pub fn new(call: impl fmt::Display, errno: Errno) -> Self {
+        let interrupted = errno == Errno::EINTR && crate::interrupt::received().is_none();
+        if interrupted && crate::child::left_with_stdout_closed() {
+            // The child left because stdout is closed (`| head -1`): the
+            // parent's call was interrupted for that same reason, which is
+            // the one to tell, once.
+            return Self::new("write stdout", Errno::EPIPE);
+        }
         let reason = match (crate::interrupt::received(), crate::child::ended()) {
             (Some(signal), _) if errno == Errno::EINTR => format!("interrupted by {signal}"),
             (None, Some(how)) if errno == Errno::EINTR => {

@@ -77,3 +77,9 @@ fn a_sigterm_from_outside_is_not_mistaken_for_the_parents() {
         "{ended:#?}"
     );
 }
+
+#[test]
+fn head_1_stops_it_with_one_line() {
+    let dir = TestDir::new();
+    tests::faults::assert_head_1_is_one_clean_line(&example(&dir));
+}

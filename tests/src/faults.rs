@@ -563,3 +563,35 @@ pub fn limit_descriptors(command: &mut Command, limit: libc::rlim_t) {
     // SAFETY: the closure makes one system call, safe between fork and exec.
     unsafe { command.pre_exec(set_limit) };
 }
+
+/// Runs `example` into `head -1`, which reads one line and exits: the
+/// example either printed everything before the pipe closed (exit 0), or
+/// stops with exactly one line, `write stdout: Broken pipe`, and exit 1,
+/// whichever of its processes hit the closed pipe first.
+pub fn assert_head_1_is_one_clean_line(example: &Example) {
+    let mut program = example
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let head = Command::new("head")
+        .arg("-1")
+        .stdin(program.stdout.take().unwrap())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(
+        crate::lines(&head.wait_with_output().unwrap().stdout).len(),
+        1
+    );
+    let output = program.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    match output.status.code() {
+        Some(0) => assert_eq!(stderr, ""),
+        code => {
+            assert_eq!(code, Some(1), "{stderr}");
+            assert_eq!(stderr, "write stdout: Broken pipe\n");
+        }
+    }
+}

@@ -85,8 +85,8 @@ pub fn check(call: &str) -> Result<(), SysError> {
 /// with an error when SIGINT or SIGTERM arrives (`sleep: interrupted by
 /// SIGINT`), or when the child that the parent
 /// [watches](crate::Child::watch) has failed (`sleep: interrupted: the child
-/// process was killed by SIGKILL`): the pacing has no point any more. (`std::thread::sleep` goes back to sleep
-/// after a signal.)
+/// process was killed by SIGKILL`): the pacing has no point any more.
+/// (`std::thread::sleep` goes back to sleep after a signal.)
 pub fn sleep(duration: Duration) -> Result<(), SysError> {
     let deadline = Instant::now() + duration;
     let _in_call = crate::child::InBlockingCall::enter();

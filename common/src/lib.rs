@@ -12,7 +12,12 @@
 //! - [`run_child`] and [`Child`]: how the forked child ends, and how the parent
 //!   waits for it (or, leaving early, makes sure it is gone).
 //! - [`blocking`]: a blocking call, again when a signal interrupted it, but
-//!   not once the child it waits for has ended.
+//!   not after Ctrl-C or SIGTERM, nor once the child it waits for has ended.
+//! - [`interrupt`]: Ctrl-C and SIGTERM stop an example at its next step, and
+//!   [`sleep`] is the pacing sleep that they end; [`removed`] records what
+//!   the guards removed, for the one-line notice.
+//! - [`leftover`]: one run per key, name or path ([`leftover::claim`]), and
+//!   the one rule for an object found there ([`leftover::judge`]).
 //! - [`ftok`] and [`key_taken_hint`]: the System V key of a path, and what to
 //!   do when an object already has it.
 //! - [`futex`]: sleep until a word in shared memory changes.
@@ -110,10 +115,12 @@ impl Interruptible for io::Error {
 }
 
 /// Runs a call that blocks until the other process does something, and runs
-/// it again each time a signal interrupts it (`EINTR`), unless the child
-/// that the parent [watches](Child::watch) has ended: then nothing will
-/// wake the call, and `EINTR` is returned, which [`Perror`] reports as
-/// `msgrcv: interrupted: the child process exited with status 1`.
+/// it again each time a signal interrupts it (`EINTR`), unless SIGINT or
+/// SIGTERM came (see [`interrupt`]; reported as `msgrcv: interrupted by
+/// SIGINT`), or the child that the parent [watches](Child::watch) has
+/// ended: then nothing will wake the call, and `EINTR` is returned, which
+/// [`Perror`] reports as `msgrcv: interrupted: the child process exited
+/// with status 1`.
 ///
 /// `msgrcv`, `msgsnd`, `semop` and `futex` fail with `EINTR` whenever a signal
 /// handler runs, whatever `SA_RESTART` says, and even after a stop and

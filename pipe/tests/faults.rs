@@ -3,12 +3,14 @@
 //! there is no leftover, squatter or second run at the same name to test,
 //! and no other user can reach it: only the two processes hold its ends.
 
-use std::process::{Command, Stdio};
-use std::thread;
+use std::process::Stdio;
 
 use assert_cmd::cargo::cargo_bin;
-use tests::faults::{Example, kill_child_at_each_line, limit_descriptors, stop_at_each_line};
-use tests::{TestDir, lines, signal_name};
+use tests::TestDir;
+use tests::faults::{
+    Example, assert_head_1_is_one_clean_line, assert_reports_its_killed_child,
+    assert_stops_with_nothing_to_remove, assert_twenty_runs_at_once_succeed, limit_descriptors,
+};
 
 fn example(dir: &TestDir) -> Example {
     Example::new(cargo_bin!("pipe"), dir.path())
@@ -17,22 +19,13 @@ fn example(dir: &TestDir) -> Example {
 #[test]
 fn ctrl_c_or_sigterm_at_any_line_stops_both_processes() {
     let dir = TestDir::new();
-    let stopped = stop_at_each_line(&example(&dir), |signal, status, ended| {
-        let notice = format!("interrupted by {}; nothing to remove", signal_name(signal));
-        ended.assert_stopped("pipe", status, &notice);
-    });
-    assert!(stopped > 0);
+    assert_stops_with_nothing_to_remove(&example(&dir), "pipe");
 }
 
 #[test]
 fn a_killed_child_makes_the_parent_say_so() {
     let dir = TestDir::new();
-    let killed = kill_child_at_each_line(&example(&dir), |ended| {
-        assert_eq!(ended.code, Some(1), "{ended:#?}");
-        assert_eq!(ended.stderr, "child was killed by SIGKILL\n", "{ended:#?}");
-        ended.assert_group_gone();
-    });
-    assert!(killed > 0);
+    assert_reports_its_killed_child(&example(&dir));
 }
 
 #[test]
@@ -54,46 +47,11 @@ fn too_few_file_descriptors_is_one_clear_line() {
 #[test]
 fn twenty_runs_at_once_all_succeed() {
     let dir = TestDir::new();
-    let runs: Vec<_> = (0..20)
-        .map(|_| {
-            let example = example(&dir);
-            thread::spawn(move || example.run())
-        })
-        .collect();
-    for run in runs {
-        let ended = run.join().unwrap();
-        assert_eq!(ended.code, Some(0), "{ended:#?}");
-        assert_eq!(ended.stderr, "");
-        assert_eq!(ended.lines.len(), 2, "{ended:#?}");
-    }
+    assert_twenty_runs_at_once_succeed(&example(&dir), 2);
 }
 
 #[test]
-fn head_1_stops_it_cleanly() {
+fn head_1_stops_it_with_one_line() {
     let dir = TestDir::new();
-    let mut program = example(&dir)
-        .command()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let head = Command::new("head")
-        .arg("-1")
-        .stdin(program.stdout.take().unwrap())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert_eq!(lines(&head.wait_with_output().unwrap().stdout).len(), 1);
-    let output = program.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    match output.status.code() {
-        // Both lines were written before head closed the pipe.
-        Some(0) => assert_eq!(stderr, ""),
-        code => {
-            assert_eq!(code, Some(1), "{stderr}");
-            // The parent's own write failed, or the child's did: one line.
-            assert_eq!(stderr, "write stdout: Broken pipe\n");
-            assert!(!stderr.contains("panicked"), "{stderr}");
-        }
-    }
+    assert_head_1_is_one_clean_line(&example(&dir));
 }

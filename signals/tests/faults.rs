@@ -1,15 +1,14 @@
 //! signals when things go wrong: Ctrl-C or a SIGTERM from outside at any
-//! line, a child that dies, and many runs at once. The example creates no
+//! line, a child that dies, `| head -1`, and many runs at once. The example creates no
 //! IPC object, so there is no leftover, squatter or name to collide on.
 
-use std::thread;
-
 use assert_cmd::cargo::cargo_bin;
+use tests::TestDir;
 use tests::faults::{
-    Example, forked_child, kill_child_at_each_line, stop_at_each_line, stopping_points,
-    wait_asleep_in,
+    Example, assert_head_1_is_one_clean_line, assert_reports_its_killed_child,
+    assert_stops_with_nothing_to_remove, assert_twenty_runs_at_once_succeed, forked_child,
+    stopping_points, wait_asleep_in,
 };
-use tests::{TestDir, signal_name};
 
 fn example(dir: &TestDir) -> Example {
     Example::new(cargo_bin!("signals"), dir.path())
@@ -20,39 +19,19 @@ fn ctrl_c_or_sigterm_at_any_line_stops_both_processes() {
     // The child tells its parent's SIGTERM from one sent to the whole group:
     // only the parent's makes it "exit cleanly".
     let dir = TestDir::new();
-    let stopped = stop_at_each_line(&example(&dir), |signal, status, ended| {
-        let notice = format!("interrupted by {}; nothing to remove", signal_name(signal));
-        ended.assert_stopped("signals", status, &notice);
-    });
-    assert!(stopped > 0);
+    assert_stops_with_nothing_to_remove(&example(&dir), "signals");
 }
 
 #[test]
 fn a_killed_child_makes_the_parent_say_so() {
     let dir = TestDir::new();
-    let killed = kill_child_at_each_line(&example(&dir), |ended| {
-        assert_eq!(ended.code, Some(1), "{ended:#?}");
-        assert_eq!(ended.stderr, "child was killed by SIGKILL\n", "{ended:#?}");
-        ended.assert_group_gone();
-    });
-    assert!(killed > 0);
+    assert_reports_its_killed_child(&example(&dir));
 }
 
 #[test]
 fn twenty_runs_at_once_all_succeed() {
     let dir = TestDir::new();
-    let runs: Vec<_> = (0..20)
-        .map(|_| {
-            let example = example(&dir);
-            thread::spawn(move || example.run())
-        })
-        .collect();
-    for run in runs {
-        let ended = run.join().unwrap();
-        assert_eq!(ended.code, Some(0), "{ended:#?}");
-        assert_eq!(ended.stderr, "");
-        assert_eq!(ended.lines.len(), 6, "{ended:#?}");
-    }
+    assert_twenty_runs_at_once_succeed(&example(&dir), 6);
 }
 
 #[test]
@@ -81,5 +60,5 @@ fn a_sigterm_from_outside_is_not_mistaken_for_the_parents() {
 #[test]
 fn head_1_stops_it_with_one_line() {
     let dir = TestDir::new();
-    tests::faults::assert_head_1_is_one_clean_line(&example(&dir));
+    assert_head_1_is_one_clean_line(&example(&dir));
 }

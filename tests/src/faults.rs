@@ -595,3 +595,46 @@ pub fn assert_head_1_is_one_clean_line(example: &Example) {
         }
     }
 }
+
+/// For an example that creates no IPC object (`pipe`, `signals`): SIGINT
+/// and SIGTERM to its group after each line stop it with `status` and the
+/// one line `{program}: interrupted by SIGINT; nothing to remove`, and
+/// leave no process of the run.
+pub fn assert_stops_with_nothing_to_remove(example: &Example, program: &str) {
+    let stopped = stop_at_each_line(example, |signal, status, ended| {
+        let notice = format!(
+            "interrupted by {}; nothing to remove",
+            crate::signal_name(signal)
+        );
+        ended.assert_stopped(program, status, &notice);
+    });
+    assert!(stopped > 0, "some runs were stopped");
+}
+
+/// SIGKILL of the child after each line: the parent says exactly how the
+/// child ended, in one line, exits 1, and leaves no process of the run.
+pub fn assert_reports_its_killed_child(example: &Example) {
+    let checked = kill_child_at_each_line(example, |ended| {
+        assert_eq!(ended.code, Some(1), "{ended:#?}");
+        assert_eq!(ended.stderr, "child was killed by SIGKILL\n", "{ended:#?}");
+        ended.assert_group_gone();
+    });
+    assert!(checked > 0, "some children were killed");
+}
+
+/// Twenty runs of `example` at once: each succeeds, prints nothing on
+/// stderr and its `lines` lines.
+pub fn assert_twenty_runs_at_once_succeed(example: &Example, lines: usize) {
+    let runs: Vec<_> = (0..20)
+        .map(|_| {
+            let example = example.clone();
+            thread::spawn(move || example.run())
+        })
+        .collect();
+    for run in runs {
+        let ended = run.join().unwrap();
+        assert_eq!(ended.code, Some(0), "{ended:#?}");
+        assert_eq!(ended.stderr, "", "{ended:#?}");
+        assert_eq!(ended.lines.len(), lines, "{ended:#?}");
+    }
+}

@@ -2,7 +2,7 @@
 //! child, a crashed run's leftover, squatters, a second run at the same key,
 //! a system limit, too few descriptors and another user.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::thread;
 
 use crate::faults::{
@@ -10,7 +10,7 @@ use crate::faults::{
     kill_child_at_each_line, reap, stop_at_each_line, stopping_points,
 };
 use crate::sysv::{self, Kind, Squatter};
-use crate::{SysvExample, TestDir, lines, uid};
+use crate::{SysvExample, TestDir, uid};
 
 impl SysvExample {
     /// The program's name, as it starts its messages.
@@ -353,33 +353,7 @@ impl SysvExample {
     /// (`| head -1`): exit 1, one line, nothing left.
     pub fn survives_head_1(&self) {
         let dir = TestDir::new();
-        let mut program = self
-            .example(&dir)
-            .command()
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let head = Command::new("head")
-            .arg("-1")
-            .stdin(program.stdout.take().unwrap())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let first = head.wait_with_output().unwrap();
-        let output = program.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(lines(&first.stdout).len(), 1);
-        // It may have printed everything before head closed the pipe.
-        match output.status.code() {
-            Some(0) => assert_eq!(stderr, ""),
-            code => {
-                assert_eq!(code, Some(1), "{stderr}");
-                // The parent's own write failed, or the child's did: one line.
-                assert_eq!(stderr, "write stdout: Broken pipe\n");
-                assert!(!stderr.contains("panicked"), "{stderr}");
-            }
-        }
+        faults::assert_head_1_is_one_clean_line(&self.example(&dir));
         assert!(sysv::find(self.kind, dir.ftok_key(self.proj)).is_none());
     }
 }

@@ -21,10 +21,11 @@ use std::process::{Command, Stdio};
 
 use assert_cmd::cargo::cargo_bin;
 use tests::faults::{
-    Ended, Example, Held, STOP_SIGNALS, as_nobody, become_subreaper, children, errno_of, kill,
-    kill_child_at_each_line, reap, state, stopping_points, syscall, wait_asleep_in,
+    Ended, Example, Held, STOP_SIGNALS, as_nobody, assert_stdout_closed_after, become_subreaper,
+    children, errno_of, kill, kill_child_at_each_line, reap, state, stopping_points,
+    wait_asleep_in,
 };
-use tests::{FullPipe, TestDir, exists, lines, wait_until};
+use tests::{TestDir, exists, lines, wait_until};
 
 const PARENT: &str = "Hello from the parent via a memory-mapped file!";
 const CHILD: &str = "Hello from the child via the same file!";
@@ -487,29 +488,10 @@ fn too_few_file_descriptors_is_a_one_line_error() {
 
 #[test]
 fn stdout_closed_after_the_first_line_is_a_one_line_error() {
-    // `| head -1`, without its race: the reader goes away while the parent
-    // is blocked writing its second line.
+    // The reader goes away while the parent is blocked writing its second
+    // line.
     let dir = TestDir::new();
-    let mut stdout = FullPipe::with_room(transcript(FILE)[0].len() + 1);
-    let program = Command::new(cargo_bin!("mmap-file"))
-        .current_dir(dir.path())
-        .stdout(stdout.stdout())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = i32::try_from(program.id()).unwrap();
-    wait_until("the parent blocks writing its second line", || {
-        syscall(pid) == Some(libc::SYS_write) && state(pid) == Some('S')
-    });
-    drop(stdout);
-    let output = program.wait_with_output().unwrap();
-
-    assert_eq!(output.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
-        "write stdout: Broken pipe\n"
-    );
-    assert!(children(pid).is_empty());
+    assert_stdout_closed_after(&example(&dir), transcript(FILE)[0].len() + 1);
     // The file stays, as after every run.
     assert_left_by_a_run(&dir.join(FILE));
 }

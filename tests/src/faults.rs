@@ -638,3 +638,30 @@ pub fn assert_twenty_runs_at_once_succeed(example: &Example, lines: usize) {
         assert_eq!(ended.lines.len(), lines, "{ended:#?}");
     }
 }
+
+/// `| head -1` without its race: runs `example` with room for `room` bytes
+/// of stdout, waits until the parent blocks writing past them, then closes
+/// the pipe's read end. Asserts that the run ends with exit 1, the one line
+/// `write stdout: Broken pipe`, and no process of the run left behind.
+pub fn assert_stdout_closed_after(example: &Example, room: usize) {
+    let mut stdout = FullPipe::with_room(room);
+    let program = example
+        .command()
+        .stdout(stdout.stdout())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = i32::try_from(program.id()).unwrap();
+    wait_until("the parent blocks writing past the room", || {
+        syscall(pid) == Some(libc::SYS_write) && state(pid) == Some('S')
+    });
+    drop(stdout);
+    let output = program.wait_with_output().unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "write stdout: Broken pipe\n"
+    );
+    assert!(children(pid).is_empty());
+}

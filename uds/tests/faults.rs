@@ -21,10 +21,11 @@ use std::process::{Command, Stdio};
 
 use assert_cmd::cargo::cargo_bin;
 use tests::faults::{
-    Ended, Example, Running, STOP_SIGNALS, as_nobody, become_subreaper, children, errno_of, kill,
-    kill_child_at_each_line, reap, state, stop_at_each_line, syscall, wait_asleep_in,
+    Ended, Example, Running, STOP_SIGNALS, as_nobody, assert_stdout_closed_after, become_subreaper,
+    children, errno_of, kill, kill_child_at_each_line, reap, state, stop_at_each_line, syscall,
+    wait_asleep_in,
 };
-use tests::{FullPipe, TestDir, assert_same_lines, exists, unprivileged, wait_until};
+use tests::{TestDir, assert_same_lines, exists, unprivileged, wait_until};
 
 const TRANSCRIPT: [&str; 5] = [
     "Server waiting for connection...",
@@ -511,30 +512,11 @@ fn an_unwritable_directory_is_a_one_line_error() {
 
 #[test]
 fn stdout_closed_after_the_first_line_is_a_one_line_error() {
-    // `| head -1`, without its race: the reader goes away once the server
-    // is blocked writing its second line (and the client its first).
+    // The reader goes away once the server is blocked writing its second
+    // line (and the client its first).
     let dir = TestDir::new();
     let path = dir.join("ipc_socket");
-    let mut stdout = FullPipe::with_room(TRANSCRIPT[0].len() + 1);
-    let program = example(&path)
-        .command()
-        .stdout(stdout.stdout())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = i32::try_from(program.id()).unwrap();
-    wait_until("the server blocks writing its second line", || {
-        syscall(pid) == Some(libc::SYS_write) && state(pid) == Some('S')
-    });
-    drop(stdout);
-    let output = program.wait_with_output().unwrap();
-
-    assert_eq!(output.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
-        "write stdout: Broken pipe\n"
-    );
-    assert!(children(pid).is_empty());
+    assert_stdout_closed_after(&example(&path), TRANSCRIPT[0].len() + 1);
     assert!(!exists(&path));
 }
 

@@ -4,7 +4,6 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::process;
 use std::sync::Arc;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -21,7 +20,9 @@ use nix::unistd::Pid;
 use nix::sys::prctl::set_pdeathsig;
 use nix::unistd::getppid;
 
-use crate::{Perror, SysError, interrupt, report};
+use crate::error::{Perror, SysError, report};
+use crate::interrupt;
+use crate::state::{self, Ended};
 
 /// Runs the child's part of an example, then ends the child process: status 0
 /// if it succeeded, 1 after printing its error, 101 after a panic (Rust's
@@ -48,14 +49,14 @@ pub fn run_child(child: impl FnOnce() -> anyhow::Result<()>) -> ! {
         Ok(Ok(Err(error))) if stdout_closed(&error) => STDOUT_CLOSED,
         Ok(Ok(Err(error))) | Err(error) => {
             // After Ctrl-C the error only says "interrupted": not worth a line.
-            if interrupt::received().is_none() {
+            if state::received().is_none() {
                 report(&error);
             }
             1
         }
         Ok(Err(_)) => 101,
     };
-    let status = interrupt::received().map_or(status, interrupt::exit_status);
+    let status = state::received().map_or(status, interrupt::exit_status);
     process::exit(status.into())
 }
 
@@ -76,7 +77,7 @@ fn stdout_closed(error: &anyhow::Error) -> bool {
 /// already gone between `fork` and here.
 fn prepare_child() -> anyhow::Result<()> {
     set_pdeathsig(Signal::SIGKILL).perror("prctl PR_SET_PDEATHSIG")?;
-    match crate::error::main_pid() {
+    match state::main_pid() {
         Some(parent) if getppid() != parent => {
             bail!("the parent process ended before the child started")
         }
@@ -104,23 +105,6 @@ pub struct Child {
     /// Tells the watcher thread, if there is one, that it can stop.
     reaped: Arc<AtomicBool>,
 }
-
-/// How the first watched child ended, once it has: "exited with status 1".
-static ENDED: OnceLock<Ended> = OnceLock::new();
-
-/// How the watched child ended, set once, all at once.
-#[derive(Debug)]
-struct Ended {
-    /// "exited with status 1", "was killed by SIGKILL".
-    how: String,
-    /// Other than by exiting with status 0.
-    failed: bool,
-    /// It exited because its stdout was closed.
-    stdout_closed: bool,
-}
-
-/// Whether the main thread is inside [`crate::blocking`] now.
-static IN_BLOCKING_CALL: AtomicBool = AtomicBool::new(false);
 
 /// How long the watcher waits before it interrupts a blocking call again.
 const KICK_INTERVAL: Duration = Duration::from_millis(10);
@@ -180,7 +164,7 @@ impl Child {
     pub fn wait_status(mut self) -> Result<WaitStatus, SysError> {
         let mut forwarded = false;
         let status = retry_interrupted(|| {
-            if let Some(signal) = interrupt::received()
+            if let Some(signal) = state::received()
                 && !forwarded
             {
                 forwarded = true;
@@ -230,7 +214,7 @@ impl Drop for Child {
             // reaped all the same, so neither result matters here. After
             // Ctrl-C, the child gets the same signal and a moment to stop by
             // itself, the way the terminal's signal would have stopped it.
-            if let Some(signal) = interrupt::received() {
+            if let Some(signal) = state::received() {
                 let _ = kill(self.pid, signal);
                 if ended_within(self.pid, STOP_GRACE) {
                     self.reaped.store(true, Ordering::SeqCst);
@@ -258,38 +242,6 @@ fn ended_within(pid: Pid, grace: Duration) -> bool {
         }
     }
     false
-}
-
-/// How a watched child ended, once one has.
-pub(crate) fn ended() -> Option<&'static str> {
-    ENDED.get().map(|ended| ended.how.as_str())
-}
-
-/// Whether a watched child has ended because its stdout was closed: then
-/// the parent's stdout is closed too, and that is what to report.
-pub(crate) fn left_with_stdout_closed() -> bool {
-    ENDED.get().is_some_and(|ended| ended.stdout_closed)
-}
-
-/// Whether a watched child has ended other than by exiting with status 0.
-pub(crate) fn failed() -> bool {
-    ENDED.get().is_some_and(|ended| ended.failed)
-}
-
-/// Marks the main thread as inside a blocking call for as long as it lives.
-pub(crate) struct InBlockingCall(());
-
-impl InBlockingCall {
-    pub(crate) fn enter() -> Self {
-        IN_BLOCKING_CALL.store(true, Ordering::SeqCst);
-        Self(())
-    }
-}
-
-impl Drop for InBlockingCall {
-    fn drop(&mut self) {
-        IN_BLOCKING_CALL.store(false, Ordering::SeqCst);
-    }
 }
 
 extern "C" fn interrupt_only(_: libc::c_int) {
@@ -322,10 +274,10 @@ fn watch_child(pid: Pid, main_thread: Pthread, reaped: &AtomicBool) {
             stdout_closed: false,
         },
     };
-    let _ = ENDED.set(ended);
+    state::child_ended(ended);
 
     while !reaped.load(Ordering::SeqCst) {
-        if IN_BLOCKING_CALL.load(Ordering::SeqCst) {
+        if state::in_blocking_call() {
             let _ = pthread_kill(main_thread, Signal::SIGCHLD);
         }
         thread::sleep(KICK_INTERVAL);

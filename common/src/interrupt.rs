@@ -17,8 +17,6 @@
 //! `SA_RESTART`) interrupts whatever call the process sleeps in, again and
 //! again, until it reaches a check.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -26,13 +24,10 @@ use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction
 use nix::sys::time::TimeSpec;
 use nix::time::{ClockId, ClockNanosleepFlags, clock_nanosleep};
 
-use crate::{Perror, SysError};
+use crate::error::{Perror, SysError};
+use crate::state;
 
-/// The number of the first SIGINT or SIGTERM received, 0 before one is.
-static RECEIVED: AtomicI32 = AtomicI32::new(0);
-
-/// What the guards of this process removed, for the notice.
-static REMOVED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+pub use crate::state::{received, removed};
 
 /// How often the process is interrupted once a stop signal has arrived.
 const KICK_INTERVAL: Duration = Duration::from_millis(10);
@@ -65,14 +60,6 @@ pub fn install() -> Result<(), SysError> {
     Ok(())
 }
 
-/// The stop signal this process received, if any.
-pub fn received() -> Option<Signal> {
-    match RECEIVED.load(Ordering::SeqCst) {
-        0 => None,
-        number => Signal::try_from(number).ok(),
-    }
-}
-
 /// An error if a stop signal has arrived: `<call>: interrupted by SIGINT`.
 pub fn check(call: &str) -> Result<(), SysError> {
     match received() {
@@ -89,10 +76,10 @@ pub fn check(call: &str) -> Result<(), SysError> {
 /// (`std::thread::sleep` goes back to sleep after a signal.)
 pub fn sleep(duration: Duration) -> Result<(), SysError> {
     let deadline = Instant::now() + duration;
-    let _in_call = crate::child::InBlockingCall::enter();
+    let _in_call = state::InBlockingCall::enter();
     loop {
         check("sleep")?;
-        if crate::child::failed() {
+        if state::child_failed() {
             return Err(SysError::new("sleep", Errno::EINTR));
         }
         let left = deadline.saturating_duration_since(Instant::now());
@@ -111,22 +98,10 @@ pub fn sleep(duration: Duration) -> Result<(), SysError> {
     }
 }
 
-/// Records that this process removed `what` ("message queue 0x62012345
-/// (id 3)"), for the notice that an interrupted run prints. The examples'
-/// guards call it each time they remove an object.
-pub fn removed(what: impl Into<String>) {
-    if let Ok(mut list) = REMOVED.lock() {
-        list.push(what.into());
-    }
-}
-
 /// The one line an interrupted run ends with: "interrupted by SIGINT;
 /// removed message queue 0x62012345 (id 3)".
 pub(crate) fn notice(signal: Signal) -> String {
-    let removed = REMOVED
-        .lock()
-        .map(|list| list.join(", "))
-        .unwrap_or_default();
+    let removed = state::removed_list().join(", ");
     if removed.is_empty() {
         format!("interrupted by {signal}; nothing to remove")
     } else {
@@ -157,7 +132,7 @@ extern "C" fn record_stop_signal(signal: libc::c_int) {
 /// as a stop signal. Async-signal-safe: it stores to an atomic and calls
 /// setitimer.
 pub fn record_stop(signal: libc::c_int) {
-    let _ = RECEIVED.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+    state::record_signal(signal);
     start_timer();
 }
 

@@ -26,7 +26,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, bind, socket};
 use nix::unistd::{Pid, geteuid};
 
-use crate::Perror;
+use crate::error::Perror;
 
 /// Holds `name` for this run, and for its forked child, until both end.
 #[derive(Debug)]

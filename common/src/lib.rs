@@ -18,28 +18,36 @@
 //!   the guards removed, for the one-line notice.
 //! - [`leftover`]: one run per key, name or path ([`leftover::claim`]), and
 //!   the one rule for an object found there ([`leftover::judge`]).
-//! - [`ftok`] and [`key_taken_hint`]: the System V key of a path, and what to
-//!   do when an object already has it.
+//! - [`sysv`]: what the three System V examples add to their listings,
+//!   written once: [`ftok`], one run per key, a crashed run's object
+//!   reclaimed from `IPC_STAT`, the guard that removes the object
+//!   ([`sysv::Owned`]), and the hints ([`key_taken_hint`]).
 //! - [`futex`]: sleep until a word in shared memory changes.
+//! - [`state`]: what the process knows about itself (the stop signal, how
+//!   the child ended, what was removed), in one leaf module that every other
+//!   module reads, so that none of them imports another in a circle.
 //!
 //! The IPC calls themselves stay in the examples.
 
+mod blocking;
 mod child;
+mod entry;
 mod error;
 pub mod futex;
 pub mod interrupt;
 pub mod leftover;
+mod print;
+pub mod state;
+pub mod sysv;
 
+pub use blocking::{Interruptible, blocking};
 pub use child::{Child, ChildFailed, run_child};
-pub use error::{Perror, SysError, UsageError, main, main_no_args, report};
-pub use interrupt::{removed, sleep};
-
-use std::ffi::{CString, OsStr};
-use std::fmt;
-use std::io::{self, Write};
-use std::os::unix::ffi::OsStrExt;
-
-use nix::errno::Errno;
+pub use entry::{main, main_no_args};
+pub use error::{Perror, SysError, UsageError, message, report, write_error_line};
+pub use interrupt::sleep;
+pub use print::write_line;
+pub use state::removed;
+pub use sysv::{ftok, key_taken_hint};
 
 /// Prints one line on stdout, like `println!`, and writes it out at once.
 ///
@@ -55,27 +63,6 @@ macro_rules! say {
     };
 }
 
-/// The function behind [`say!`].
-pub fn write_line(line: fmt::Arguments<'_>) -> Result<(), SysError> {
-    // After Ctrl-C, the example prints nothing more.
-    interrupt::check("write stdout")?;
-    let line = format!("{line}\n");
-    let mut stdout = io::stdout().lock();
-    // Whatever `print!` may have left in std's buffer goes first.
-    stdout.flush().perror("write stdout")?;
-    let mut rest = line.as_bytes();
-    while !rest.is_empty() {
-        // write(2) itself, not `write_all`, which would go back to a stdout
-        // that blocks (a full pipe) after Ctrl-C.
-        match nix::unistd::write(&stdout, rest) {
-            Ok(written) => rest = &rest[written..],
-            Err(Errno::EINTR) => interrupt::check("write stdout")?,
-            Err(errno) => return Err(SysError::new("write stdout", errno)),
-        }
-    }
-    Ok(())
-}
-
 /// Prints one line on stderr, like `eprintln!`, in a single `write(2)`.
 ///
 /// stderr is not buffered, so `eprintln!` writes each piece of a formatted
@@ -88,85 +75,4 @@ macro_rules! note {
     ($($arg:tt)*) => {
         $crate::write_error_line(::std::format_args!($($arg)*))
     };
-}
-
-/// The function behind [`note!`].
-pub fn write_error_line(line: fmt::Arguments<'_>) {
-    let line = format!("{line}\n");
-    let _ = io::stderr().write_all(line.as_bytes());
-}
-
-/// An error that a signal can cause in a blocking call: `EINTR`.
-pub trait Interruptible {
-    /// Whether the call was interrupted before it could complete.
-    fn interrupted(&self) -> bool;
-}
-
-impl Interruptible for Errno {
-    fn interrupted(&self) -> bool {
-        *self == Errno::EINTR
-    }
-}
-
-impl Interruptible for io::Error {
-    fn interrupted(&self) -> bool {
-        self.kind() == io::ErrorKind::Interrupted
-    }
-}
-
-/// Runs a call that blocks until the other process does something, and runs
-/// it again each time a signal interrupts it (`EINTR`), unless SIGINT or
-/// SIGTERM came (see [`interrupt`]; reported as `msgrcv: interrupted by
-/// SIGINT`), or the child that the parent [watches](Child::watch) has
-/// ended: then nothing will wake the call, and `EINTR` is returned, which
-/// [`Perror`] reports as `msgrcv: interrupted: the child process exited
-/// with status 1`.
-///
-/// `msgrcv`, `msgsnd`, `semop` and `futex` fail with `EINTR` whenever a signal
-/// handler runs, whatever `SA_RESTART` says, and even after a stop and
-/// continue (Ctrl-Z, then `fg`) with no handler at all; `read`, `accept`,
-/// `recv` and `waitpid` do when a handler was installed without
-/// `SA_RESTART`. Each blocking call of a port that waits for the other
-/// process goes through here, so that each one handles the interruption on
-/// purpose. (`signals` waits in `sigsuspend`, where being interrupted is the
-/// point, and [`Child::wait`] retries `waitpid` itself.)
-pub fn blocking<T, E: Interruptible>(mut call: impl FnMut() -> Result<T, E>) -> Result<T, E> {
-    let _in_call = child::InBlockingCall::enter();
-    loop {
-        interrupt::keep_interrupting();
-        match call() {
-            Err(error)
-                if error.interrupted()
-                    && child::ended().is_none()
-                    && interrupt::received().is_none() =>
-            {
-                continue;
-            }
-            result => return result,
-        }
-    }
-}
-
-/// `ftok(3)`: the System V key that every process naming the same existing
-/// file and the same project byte computes.
-pub fn ftok(path: &OsStr, proj: u8) -> Result<libc::key_t, SysError> {
-    // `{:?}` quotes the path and escapes what a terminal would not show.
-    let call = format!("ftok({path:?}, '{}')", char::from(proj));
-    // A command-line argument never holds a NUL byte; any other caller
-    // learns here that a C string cannot hold one.
-    let c_path = CString::new(path.as_bytes()).map_err(|_| SysError::new(&call, Errno::EINVAL))?;
-    // SAFETY: `c_path` is a NUL-terminated string that outlives the call.
-    Errno::result(unsafe { libc::ftok(c_path.as_ptr(), proj.into()) }).perror(call)
-}
-
-/// The advice for a System V key that an object already has (`EEXIST` from
-/// a `*get` call with `IPC_EXCL`): how to see the object, and how to remove
-/// it if a crashed run left it. `what` is `shared memory segment`,
-/// `message queue` or `semaphore set`; `ipcs` is `m`, `q` or `s`.
-pub fn key_taken_hint(what: &str, ipcs: char, key: libc::key_t) -> String {
-    let ipcrm = ipcs.to_ascii_uppercase();
-    format!(
-        "a {what} with key {key:#010x} already exists (`ipcs -{ipcs}` lists it); \
-         if no run is using it, remove it with `ipcrm -{ipcrm} {key:#010x}`"
-    )
 }

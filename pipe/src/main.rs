@@ -23,7 +23,7 @@
 //! | `pipe(pipefd)` | `io::pipe()`: two owned ends, `PipeReader` and `PipeWriter` |
 //! | `fork()` | `fork()` (nix); the child runs `child`, ended by `run_child` |
 //! | `close(pipefd[1])` | `drop(writer)`: closing is dropping |
-//! | `read(pipefd[0], buffer, sizeof(buffer))` | `read(&mut reader, &mut buffer)` (robust.rs) |
+//! | `read(pipefd[0], buffer, sizeof(buffer))` | `robust::read(&mut reader, &mut buffer)` |
 //! | `perror("read")` when nothing was read | an error, the child exits 1 |
 //! | `write(pipefd[1], message, strlen(message))` | `writer.write_all(message)` |
 //! | `wait(NULL)` | `child.wait()`, which fails if the child failed |
@@ -44,8 +44,6 @@ use std::process::ExitCode;
 use anyhow::bail;
 use common::{Child, Perror, run_child, say};
 use nix::unistd::{ForkResult, fork};
-
-use robust::read;
 
 const HELP: &str = "\
 Usage: pipe
@@ -96,7 +94,7 @@ fn child(mut reader: PipeReader, writer: PipeWriter) -> anyhow::Result<()> {
     // Read from pipe. One read gets the whole message: a write of at most
     // PIPE_BUF (4096) bytes goes into a pipe all at once.
     let mut buffer = [0; 100];
-    let bytes_read = read(&mut reader, &mut buffer).perror("read")?;
+    let bytes_read = robust::read(&mut reader, &mut buffer).perror("read")?;
 
     if bytes_read > 0 {
         // No NUL needed: the slice knows its length

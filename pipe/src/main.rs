@@ -1,6 +1,6 @@
 //! # pipe: a pipe from parent to child
 //!
-//! The tutorial's "Pipe Example" (section "Common IPC Mechanisms: Pipes"),
+//! The "Pipe Example" of the tutorial's "IPC Implementation Examples",
 //! ported from `c/pipe.c`. The parent creates a pipe and forks; the child
 //! inherits both ends. Each process closes the end it does not use, the
 //! parent writes a message into the pipe, and the child reads it out. A pipe

@@ -90,7 +90,7 @@ fn run() -> anyhow::Result<()> {
     blocked.add(Signal::SIGUSR1);
     blocked.add(Signal::SIGTERM);
     // ...and SIGUSR2 and SIGCHLD, which the parent waits for too (robust.rs)
-    robust::block_too(&mut blocked);
+    robust::also_block(&mut blocked);
     let mut original = SigSet::empty();
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&blocked), Some(&mut original))
         .perror("sigprocmask")?;
@@ -163,7 +163,7 @@ fn child(original: SigSet) -> anyhow::Result<()> {
         kill(parent, Signal::SIGUSR1).perror("kill")?;
     }
     // All three are pending now: tell the parent (robust.rs)
-    robust::all_sent(parent)?;
+    robust::tell_all_sent(parent)?;
 
     // Wait for the parent's SIGTERM
     while !TERM_RECEIVED.load(Ordering::SeqCst) {

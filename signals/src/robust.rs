@@ -2,7 +2,7 @@
 //!
 //! - The C parent sleeps one second and hopes that the child has sent its
 //!   three SIGUSR1 by then. Here the child says so with one more signal,
-//!   SIGUSR2 ([`all_sent`]), which the parent waits for with SIGUSR1 still
+//!   SIGUSR2 ([`tell_all_sent`]), which the parent waits for with SIGUSR1 still
 //!   blocked ([`wait_all_sent`]): the three are surely pending, and arrive
 //!   as one, on a loaded machine too. SIGCHLD tells the parent if the child
 //!   died first; then it says how the child ended instead of waiting forever.
@@ -40,7 +40,7 @@ extern "C" fn handle_chld(_: c_int) {
 /// Adds to the listing's blocked set the two signals that the parent waits
 /// for beyond the listing: SIGUSR2 ("all three sent") and SIGCHLD (the child
 /// is gone). Like SIGUSR1, they are unblocked only inside `sigsuspend`.
-pub fn block_too(blocked: &mut SigSet) {
+pub fn also_block(blocked: &mut SigSet) {
     blocked.add(Signal::SIGUSR2);
     blocked.add(Signal::SIGCHLD);
 }
@@ -72,7 +72,7 @@ pub fn unblock_sigterm() -> Result<(), SysError> {
 }
 
 /// The child's "all three sent": `kill(parent, SIGUSR2)`.
-pub fn all_sent(parent: Pid) -> Result<(), SysError> {
+pub fn tell_all_sent(parent: Pid) -> Result<(), SysError> {
     kill(parent, Signal::SIGUSR2).perror("kill")
 }
 

@@ -1,8 +1,8 @@
 //! # pipe: a pipe from parent to child
 //!
-//! The tutorial's "Pipe Example", ported line for line from
-//! `shared/reference/c/pipe.c`. The parent creates a pipe and forks; the
-//! child inherits both ends. Each process closes the end it does not use, the
+//! The "Pipe Example" of the tutorial's "IPC Implementation Examples",
+//! ported from `c/pipe.c`. The parent creates a pipe and forks; the child
+//! inherits both ends. Each process closes the end it does not use, the
 //! parent writes a message into the pipe, and the child reads it out. A pipe
 //! has no name: only processes that inherit its descriptors can use it, and
 //! it disappears when the last one is closed, so there is nothing to remove.
@@ -18,21 +18,31 @@
 //! Child received: Hello from parent via pipe!
 //! ```
 //!
-//! | C | Rust | what changes |
-//! |---|---|---|
-//! | `pipe(pipefd)` | `std::io::pipe()` | two owned ends, `PipeReader` and `PipeWriter`, close-on-exec |
-//! | `fork()` | `nix::unistd::fork`; the child's part is `child`, ended by [`common::run_child`] | the child never returns into `main` |
-//! | `close(pipefd[1])` | `drop(writer)` | closing is dropping |
-//! | `read(pipefd[0], buffer, sizeof(buffer))` | `reader.read(&mut buffer)` inside [`common::blocking`] | retried when a signal interrupts it; no NUL needed |
-//! | `bytes_read > 0` else `perror("read")` | end of file is an error, exit 1 | the C child prints `read: Success` and exits 0 |
-//! | `write(pipefd[1], message, strlen(message))` | `writer.write_all(message)` | a short write is finished, not ignored |
-//! | `wait(NULL)` | [`common::Child::wait`] | a child that failed makes the parent fail |
+//! | C | Rust |
+//! |---|---|
+//! | `pipe(pipefd)` | `io::pipe()`: two owned ends, `PipeReader` and `PipeWriter` |
+//! | `fork()` | `fork()` (nix); the child runs `child`, ended by `run_child` |
+//! | `close(pipefd[1])` | `drop(writer)`: closing is dropping |
+//! | `read(pipefd[0], buffer, sizeof(buffer))` | `robust::read(&mut reader, &mut buffer)` |
+//! | `perror("read")` when nothing was read | an error, the child exits 1 |
+//! | `write(pipefd[1], message, strlen(message))` | `writer.write_all(message)` |
+//! | `wait(NULL)` | `child.wait()`, which fails if the child failed |
+//!
+//! ## Beyond the listing
+//!
+//! A pipe leaves little to luck: the kernel frees it with its last
+//! descriptor. `robust.rs` holds the `read` that a signal does not cut short;
+//! the rest is shared by every example (`common`): the parent's `Child`
+//! handle reaps, or kills, the child on every path and reports how it died,
+//! and Ctrl-C stops both processes cleanly.
 
-use std::io::{self, PipeReader, PipeWriter, Read, Write};
+mod robust;
+
+use std::io::{self, PipeReader, PipeWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::bail;
-use common::{Child, Perror, blocking, run_child, say};
+use common::{Child, Perror, run_child, say};
 use nix::unistd::{ForkResult, fork};
 
 const HELP: &str = "\
@@ -76,7 +86,7 @@ fn run() -> anyhow::Result<()> {
     child.wait()
 }
 
-/// The child's part: read what the parent wrote.
+/// The child process: read what the parent wrote.
 fn child(mut reader: PipeReader, writer: PipeWriter) -> anyhow::Result<()> {
     // Close the write end as we only need to read
     drop(writer);
@@ -84,16 +94,16 @@ fn child(mut reader: PipeReader, writer: PipeWriter) -> anyhow::Result<()> {
     // Read from pipe. One read gets the whole message: a write of at most
     // PIPE_BUF (4096) bytes goes into a pipe all at once.
     let mut buffer = [0; 100];
-    let bytes_read = blocking(|| reader.read(&mut buffer)).perror("read")?;
+    let bytes_read = robust::read(&mut reader, &mut buffer).perror("read")?;
 
-    if bytes_read == 0 {
-        // Every write end is closed and nothing was written.
+    if bytes_read > 0 {
+        // No NUL needed: the slice knows its length
+        let text = String::from_utf8_lossy(&buffer[..bytes_read]);
+        say!("Child received: {text}")?;
+    } else {
+        // Every write end is closed and nothing was written
         bail!("read: end of file before any data");
     }
-    say!(
-        "Child received: {}",
-        String::from_utf8_lossy(&buffer[..bytes_read])
-    )?;
 
     // Close the read end
     drop(reader);

@@ -1,7 +1,8 @@
 //! The System V message queue and its messages: the controller creates and
 //! removes the queue (`Queue`); A and B send and receive with `msgsnd` and
 //! `msgrcv`; `show` reads the kernel's view with `msgctl(IPC_STAT)` and the
-//! queued messages with `msgrcv(MSG_COPY)`.
+//! queued messages with `msgrcv(MSG_COPY)`. Also how the transcript writes
+//! a message, its size and a failure (`quoted`, `bytes`, `copied`, `failure`).
 
 use std::mem::{ManuallyDrop, size_of};
 use std::ptr;
@@ -184,6 +185,17 @@ pub fn copied(len: usize) -> String {
         "{} ({TYPE_BYTES}-byte type + {len}-byte text)",
         bytes(TYPE_BYTES + len)
     )
+}
+
+/// `text` as the transcript shows it: in quotes, with any byte that is not
+/// printable ASCII escaped.
+pub fn quoted(text: &[u8]) -> String {
+    format!("\"{}\"", text.escape_ascii())
+}
+
+/// `EIDRM (Identifier removed)`.
+pub fn failure(errno: Errno) -> String {
+    format!("{errno:?} ({})", errno.desc())
 }
 
 #[cfg(test)]

@@ -6,14 +6,22 @@
 //! A send or receive is first tried with `IPC_NOWAIT`, so that the process
 //! can tell the controller it is about to sleep before it calls again
 //! without it and sleeps in the kernel.
+//!
+//! For `compare`, B receives and A sends the same text twice: once through
+//! a queue of the comparison's own (`msgrcv`, `msgsnd`), once through its
+//! shared memory segment (`shmat`, loads and stores, a futex word, `shmdt`).
+
+use std::sync::atomic::Ordering;
 
 use anyhow::bail;
-use common::blocking;
+use common::{Perror, SysError, blocking, futex};
 use libc::{IPC_NOWAIT, c_int, c_long};
 use nix::errno::Errno;
 
-use crate::compare;
-use crate::queue::{Message, copied, describe_type, msgrcv, msgsnd};
+use crate::queue::{
+    MAX_TEXT, Message, TYPE_BYTES, copied, describe_type, failure, msgrcv, msgsnd, quoted,
+};
+use crate::segment::Attached;
 use sim::link::Worker;
 
 /// The worker's loop: one command at a time, until the controller closes
@@ -30,26 +38,15 @@ pub fn work(mut link: Worker, queue: c_int) -> anyhow::Result<()> {
         match words[..] {
             ["send", mtype, text] => send(&mut link, queue, mtype.parse()?, text)?,
             ["recv", mtype] => receive(&mut link, queue, mtype.parse()?)?,
-            ["compare-mq-recv", id] => compare::mq_receive(&mut link, id.parse()?)?,
-            ["compare-mq-send", id, text] => compare::mq_send(&mut link, id.parse()?, text)?,
-            ["compare-shm-recv", id] => compare::shm_receive(&mut link, id.parse()?)?,
-            ["compare-shm-send", id, text] => compare::shm_send(&mut link, id.parse()?, text)?,
+            ["compare-mq-recv", id] => mq_receive(&mut link, id.parse()?)?,
+            ["compare-mq-send", id, text] => mq_send(&mut link, id.parse()?, text)?,
+            ["compare-shm-recv", id] => shm_receive(&mut link, id.parse()?)?,
+            ["compare-shm-send", id, text] => shm_send(&mut link, id.parse()?, text)?,
             _ => bail!("unknown command {command:?}"),
         }
         link.done()?;
     }
     link.say(format!("{} exits", link.tag()))
-}
-
-/// `text` as the transcript shows it: in quotes, with any byte that is not
-/// printable ASCII escaped.
-pub fn quoted(text: &[u8]) -> String {
-    format!("\"{}\"", text.escape_ascii())
-}
-
-/// `EIDRM (Identifier removed)`.
-pub fn failure(errno: Errno) -> String {
-    format!("{errno:?} ({})", errno.desc())
 }
 
 /// Sends `text` as a message of `mtype`; sleeps in `msgsnd` while the
@@ -132,4 +129,94 @@ fn receive(link: &mut Worker, queue: c_int, mtype: c_long) -> anyhow::Result<()>
         Err(errno) => return link.say(format!("{tag}: {call} failed with {}", failure(errno))),
     };
     link.fact("received", u64::try_from(len)?)
+}
+
+// compare: what B and A do for each of its two hand-overs.
+
+/// B's side through the queue: sleep in `msgrcv` until A's message comes.
+fn mq_receive(link: &mut Worker, queue: c_int) -> anyhow::Result<()> {
+    let tag = link.tag();
+    link.say(format!(
+        "{tag}: msgrcv(queue {queue}, type 1): the queue is empty, so B sleeps in the kernel"
+    ))?;
+    link.blocked()?;
+    let mut message = Message::empty();
+    let len = blocking(|| msgrcv(queue, &mut message, 1, 0)).perror("msgrcv")?;
+    link.say(format!(
+        "{tag} woke: msgrcv returned {}; the kernel copied {} out of the kernel into B's buffer",
+        quoted(&message.mtext[..len]),
+        copied(len)
+    ))?;
+    link.fact("calls", 1)?;
+    link.fact("copied", u64::try_from(TYPE_BYTES + len)?)
+}
+
+/// A's side through the queue: one `msgsnd`.
+fn mq_send(link: &mut Worker, queue: c_int, text: &str) -> anyhow::Result<()> {
+    let message = Message::new(1, text.as_bytes());
+    blocking(|| msgsnd(queue, &message, text.len(), 0)).perror("msgsnd")?;
+    link.say(format!(
+        "{}: msgsnd(queue {queue}, type 1, {}): the kernel copied {} from A's buffer into the kernel",
+        link.tag(),
+        quoted(text.as_bytes()),
+        copied(text.len())
+    ))?;
+    link.fact("calls", 1)?;
+    link.fact("copied", u64::try_from(TYPE_BYTES + text.len())?)
+}
+
+/// B's side through shared memory: attach, sleep on the ready word until A
+/// sets it, load the text where A stored it, detach.
+fn shm_receive(link: &mut Worker, segment: c_int) -> anyhow::Result<()> {
+    let tag = link.tag();
+    let attached = Attached::attach(segment)?;
+    let handoff = attached.handoff();
+    link.say(format!(
+        "{tag}: shmat(segment {segment}); futex(FUTEX_WAIT) on the ready word: B sleeps in the kernel until A sets it"
+    ))?;
+    link.blocked()?;
+    let mut waits = 0;
+    while handoff.ready.load(Ordering::Acquire) == 0 {
+        waits += 1;
+        match futex::wait(&handoff.ready, 0) {
+            Ok(()) | Err(Errno::EINTR) => {}
+            Err(errno) => return Err(SysError::new("futex(FUTEX_WAIT)", errno).into()),
+        }
+    }
+    let len = usize::try_from(handoff.len.load(Ordering::Relaxed))?.min(MAX_TEXT);
+    let text: Vec<u8> = handoff.text[..len]
+        .iter()
+        .map(|b| b.load(Ordering::Relaxed))
+        .collect();
+    attached.detach()?;
+    link.say(format!(
+        "{tag} woke: loaded {} from the segment (plain loads: no system call, nothing copied by the kernel); shmdt",
+        quoted(&text)
+    ))?;
+    link.fact("calls", 2 + waits)?;
+    link.fact("waits", waits)?;
+    link.fact("copied", 0)
+}
+
+/// A's side through shared memory: attach, store the text and its length,
+/// set the ready word and wake B, detach.
+fn shm_send(link: &mut Worker, segment: c_int, text: &str) -> anyhow::Result<()> {
+    let attached = Attached::attach(segment)?;
+    let handoff = attached.handoff();
+    let len = text.len().min(MAX_TEXT);
+    for (byte, &value) in handoff.text.iter().zip(&text.as_bytes()[..len]) {
+        byte.store(value, Ordering::Relaxed);
+    }
+    handoff.len.store(u32::try_from(len)?, Ordering::Relaxed);
+    // Release: B, seeing ready == 1, also sees the text stored before it.
+    handoff.ready.store(1, Ordering::Release);
+    futex::wake_all(&handoff.ready).perror("futex(FUTEX_WAKE)")?;
+    attached.detach()?;
+    link.say(format!(
+        "{}: shmat(segment {segment}); stored {} into it (plain stores: no system call); futex(FUTEX_WAKE) for B; shmdt",
+        link.tag(),
+        quoted(text.as_bytes())
+    ))?;
+    link.fact("calls", 3)?;
+    link.fact("copied", 0)
 }

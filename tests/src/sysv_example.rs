@@ -1,18 +1,139 @@
-//! The fault checks that the three System V examples share: Ctrl-C, a dying
-//! child, a crashed run's leftover, squatters, a second run at the same key,
-//! a system limit, too few descriptors and another user.
+//! The checks that the three System V examples (`shm-sysv`, `msgqueue`,
+//! `semaphore`) share, as methods of [`SysvExample`]: what a normal run
+//! creates and removes, and the faults (Ctrl-C, a dying child, a crashed
+//! run's leftover, squatters, a second run at the same key, a system limit,
+//! too few descriptors, another user, `| head -1`).
 
-use std::process::Stdio;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::thread;
 
 use crate::faults::{
     self, Ended, Example, as_nobody, become_subreaper, children, errno_of, in_ipc_namespace,
-    kill_child_at_each_line, reap, stop_at_each_line, stopping_points,
+    kill_child_at_each_line, reap, signal_name, stop_at_each_line, stopping_points,
 };
 use crate::sysv::{self, Kind, Squatter};
-use crate::{SysvExample, TestDir, uid};
+use crate::{FullPipe, TestDir, closed_pipe, lines, uid, wait_until};
+
+/// The checks that the System V examples (`shm-sysv`, `msgqueue`,
+/// `semaphore`) share. Each makes its key with `ftok(FTOK_PATH, proj)` (the
+/// current directory by default), creates one object with `IPC_EXCL` and
+/// mode 0600, prints its id at the end of its first line, and removes it.
+#[derive(Debug, Clone, Copy)]
+pub struct SysvExample {
+    /// The binary under test, from `cargo_bin!`.
+    pub bin: &'static Path,
+    pub kind: sysv::Kind,
+    /// The project byte of its `ftok`.
+    pub proj: u8,
+    /// Its first line, up to the id: `"Message queue created: "`.
+    pub created: &'static str,
+}
 
 impl SysvExample {
+    /// The id at the end of the first line.
+    pub fn id(&self, lines: &[String]) -> i32 {
+        lines
+            .first()
+            .and_then(|line| line.strip_prefix(self.created))
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("the first line names the object: {lines:#?}"))
+    }
+
+    /// Runs the example in `dir`, stopped at its first line (a [`FullPipe`])
+    /// while its object exists; calls `look` with the object, as
+    /// `/proc/sysvipc` lists it. Then lets it finish, and checks that it
+    /// succeeded, that its first line named that object, and that the object
+    /// is gone. Returns what `look` returned and the lines printed.
+    pub fn while_running<T>(
+        &self,
+        dir: &TestDir,
+        look: impl FnOnce(&sysv::Object) -> T,
+    ) -> (T, Vec<String>) {
+        let key = dir.ftok_key(self.proj);
+        let mut stdout = FullPipe::new();
+        let mut program = Command::new(self.bin)
+            .current_dir(dir.path())
+            .stdout(stdout.stdout())
+            .spawn()
+            .unwrap();
+
+        wait_until("the object exists", || sysv::find(self.kind, key).is_some());
+        let object = sysv::find(self.kind, key).unwrap();
+        let seen = look(&object);
+        let printed = lines(&stdout.finish());
+
+        assert!(program.wait().unwrap().success(), "{printed:#?}");
+        assert_eq!(self.id(&printed), object.id);
+        assert!(sysv::find(self.kind, key).is_none(), "{object:?} removed");
+        (seen, printed)
+    }
+
+    /// The object is its owner's only: mode 0600.
+    pub fn creates_its_object_for_its_owner_only(&self) {
+        let (object, _) = self.while_running(&TestDir::new(), sysv::Object::clone);
+        assert_eq!(object.mode, 0o600, "mode of {object:?}");
+        assert_eq!(object.uid, uid());
+    }
+
+    /// Run elsewhere with a directory as its argument, it makes its key
+    /// from that directory, not from where it runs.
+    pub fn takes_the_ftok_path_from_its_argument(&self) {
+        let dir = TestDir::new();
+        let elsewhere = TestDir::new();
+        let key = dir.ftok_key(self.proj);
+        let mut stdout = FullPipe::new();
+        let mut program = Command::new(self.bin)
+            .current_dir(elsewhere.path())
+            .arg(dir.path())
+            .stdout(stdout.stdout())
+            .spawn()
+            .unwrap();
+
+        wait_until("the object exists", || sysv::find(self.kind, key).is_some());
+        let at_cwd = sysv::find(self.kind, elsewhere.ftok_key(self.proj));
+        stdout.finish();
+        assert!(program.wait().unwrap().success());
+        assert!(at_cwd.is_none(), "no object at the key of where it ran");
+    }
+
+    /// A path that does not exist is an error of ftok, and nothing is created.
+    pub fn fails_on_a_missing_ftok_path(&self) {
+        let dir = TestDir::new();
+        let missing = dir.join("no-such-file");
+        let output = Command::new(self.bin).arg(&missing).output().unwrap();
+
+        assert_eq!(output.status.code(), Some(1));
+        assert!(output.stdout.is_empty());
+        let expected = format!(
+            "ftok(\"{}\", '{}'): No such file or directory\n",
+            missing.display(),
+            char::from(self.proj)
+        );
+        assert_eq!(String::from_utf8_lossy(&output.stderr), expected);
+    }
+
+    /// Its first print fails after the object is created: the error is one
+    /// line, and the object is removed.
+    pub fn removes_its_object_when_stdout_is_closed(&self) {
+        let dir = TestDir::new();
+        let output = Command::new(self.bin)
+            .current_dir(dir.path())
+            .stdout(closed_pipe())
+            .output()
+            .unwrap();
+
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            "write stdout: Broken pipe\n"
+        );
+        assert!(
+            sysv::find(self.kind, dir.ftok_key(self.proj)).is_none(),
+            "object removed"
+        );
+    }
+
     /// The program's name, as it starts its messages.
     pub fn program(&self) -> String {
         self.bin.file_name().unwrap().to_string_lossy().into_owned()
@@ -115,7 +236,7 @@ impl SysvExample {
         assert!(faults::kill(held.pid(), libc::SIGKILL));
         // The child dies with its parent, even blocked as it is (in a write
         // to the full stdout, or waiting for the parent).
-        crate::wait_until("the child died with its parent", || {
+        wait_until("the child died with its parent", || {
             orphans
                 .iter()
                 .all(|&orphan| faults::state(orphan).is_none_or(|state| state == 'Z'))
@@ -355,15 +476,5 @@ impl SysvExample {
         let dir = TestDir::new();
         faults::assert_head_1_is_one_clean_line(&self.example(&dir));
         assert!(sysv::find(self.kind, dir.ftok_key(self.proj)).is_none());
-    }
-}
-
-/// "SIGINT" for `libc::SIGINT`.
-pub fn signal_name(signal: libc::c_int) -> &'static str {
-    match signal {
-        libc::SIGINT => "SIGINT",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGKILL => "SIGKILL",
-        _ => "another signal",
     }
 }

@@ -141,17 +141,9 @@ fn child(attachment: Attachment) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod bad_input {
-    use std::os::unix::ffi::OsStringExt;
-
-    use super::*;
-
     #[test]
     fn a_path_with_a_nul_byte_is_one_clear_error() {
         // A command line cannot hold one; this is what any other caller gets.
-        let error = run(OsString::from_vec(b"a\0b".to_vec())).unwrap_err();
-        assert_eq!(
-            format!("{error:#}"),
-            "ftok(\"a\\0b\", 'a'): Invalid argument"
-        );
+        tests::sysv::assert_nul_in_path_is_one_error(super::run, 'a');
     }
 }

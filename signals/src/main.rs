@@ -27,6 +27,7 @@
 //! | C | Rust |
 //! |---|---|
 //! | `volatile sig_atomic_t` flags | `static` atomics |
+//! | `sigemptyset(&set)`, `sigaddset(&set, SIGUSR1)` | `SigSet::empty()`, `set.add(SIGUSR1)` |
 //! | `sigprocmask(SIG_BLOCK, &blocked, &original)` | `sigprocmask` (nix), the same arguments |
 //! | `sa.sa_handler = ...; sigaction(...)` | `SigAction::new(...)`, then `sigaction` (nix) |
 //! | `fork()` | `fork()` (nix); the child runs `child`, ended by `run_child` |

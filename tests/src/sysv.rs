@@ -242,3 +242,22 @@ impl Drop for Squatter {
         };
     }
 }
+
+/// Checks what a System V example's `run` says of an `FTOK_PATH` with a NUL
+/// byte in it, which no command line can hold but any other caller can pass:
+/// one clear error, `ftok("a\0b", 'b'): Invalid argument`, where `proj` is
+/// the example's project byte.
+pub fn assert_nul_in_path_is_one_error<E: std::fmt::Display>(
+    run: impl FnOnce(std::ffi::OsString) -> Result<(), E>,
+    proj: char,
+) {
+    use std::os::unix::ffi::OsStringExt;
+    let error = match run(std::ffi::OsString::from_vec(b"a\0b".to_vec())) {
+        Err(error) => format!("{error:#}"),
+        Ok(()) => panic!("a path with a NUL byte was accepted"),
+    };
+    assert_eq!(
+        error,
+        format!("ftok(\"a\\0b\", '{proj}'): Invalid argument")
+    );
+}

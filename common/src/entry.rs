@@ -1,7 +1,7 @@
 //! The `main` of every example: the command line, the stop signals, and the
 //! exit status that goes with the outcome.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -96,6 +96,22 @@ enum Args {
     Name(Option<OsString>),
 }
 
+/// An argument as a usage message shows it: as typed, or quoted with its
+/// escapes (`""`, `"a b"`, `"\t"`) when it is empty or holds a character a
+/// terminal would not show plainly, so that no argument is invisible.
+pub fn shown(arg: &OsStr) -> String {
+    let text = arg.to_string_lossy();
+    let plain = !text.is_empty()
+        && !text
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"');
+    if plain {
+        text.into_owned()
+    } else {
+        format!("{text:?}")
+    }
+}
+
 fn parse_args(args: impl IntoIterator<Item = OsString>, takes_name: bool) -> Result<Args, String> {
     let mut name = None;
     let mut options_ended = false;
@@ -105,12 +121,12 @@ fn parse_args(args: impl IntoIterator<Item = OsString>, takes_name: bool) -> Res
             match arg.to_str() {
                 Some("-h" | "--help") => return Ok(Args::Help),
                 Some("--") => options_ended = true,
-                _ => return Err(format!("unknown option {}", arg.display())),
+                _ => return Err(format!("unknown option {}", shown(&arg))),
             }
+        } else if name.is_some() || !takes_name {
+            return Err(format!("unexpected argument {}", shown(&arg)));
         } else if arg.is_empty() {
             return Err("the name must not be empty".to_owned());
-        } else if name.is_some() || !takes_name {
-            return Err(format!("unexpected argument {}", arg.display()));
         } else {
             name = Some(arg);
         }
@@ -157,5 +173,21 @@ mod tests {
         assert_eq!(parse(&[]), Ok(Args::Name(None)));
         assert_eq!(parse(&["--help"]), Ok(Args::Help));
         assert_eq!(parse(&["x"]), Err("unexpected argument x".to_owned()));
+        // Not "the name must not be empty": there is no name to give.
+        assert_eq!(parse(&[""]), Err("unexpected argument \"\"".to_owned()));
+    }
+
+    #[test]
+    fn no_argument_in_a_message_is_invisible() {
+        assert_eq!(shown(OsStr::new("b")), "b");
+        assert_eq!(shown(OsStr::new("--bogus")), "--bogus");
+        assert_eq!(shown(OsStr::new("")), "\"\"");
+        assert_eq!(shown(OsStr::new("a b")), "\"a b\"");
+        assert_eq!(shown(OsStr::new("\t")), "\"\\t\"");
+        assert_eq!(
+            parse(&["a", ""]),
+            Err("unexpected argument \"\"".to_owned())
+        );
+        assert_eq!(parse(&["-x y"]), Err("unknown option \"-x y\"".to_owned()));
     }
 }

@@ -42,7 +42,7 @@ pub mod sysv;
 
 pub use blocking::{Interruptible, blocking};
 pub use child::{Child, ChildFailed, run_child};
-pub use entry::{main, main_no_args};
+pub use entry::{main, main_no_args, shown};
 pub use error::{Perror, SysError, UsageError, message, report, write_error_line};
 pub use interrupt::sleep;
 pub use print::write_line;

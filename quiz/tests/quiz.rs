@@ -219,7 +219,8 @@ fn a_wrong_answer_lists_only_its_own_section() {
     let listed = listing(&[]);
     let input = answers([listed[0].answer, listed[1].wrong(), listed[2].answer]);
     let lines = quiz(&[], &input);
-    assert!(lines.contains(&"Score: 2/3".to_owned()));
+    let score = format!("Score: 2/3 (3 of {} questions answered)", listed.len());
+    assert!(lines.contains(&score), "{score} in {lines:#?}");
     assert_eq!(to_reread(&lines), [listed[1].section.clone()]);
 }
 
@@ -259,7 +260,10 @@ fn anything_but_a_letter_gets_a_hint_and_the_same_question_again() {
         "and the next question's"
     );
     assert!(lines.contains(&format!("Right! The answer is {}.", first.right())));
-    assert!(lines.contains(&"Score: 1/1".to_owned()));
+    // One of all the questions answered: the score says so.
+    let score = format!("Score: 1/1 (1 of {n} questions answered)");
+    assert!(lines.contains(&score), "{score} in {lines:#?}");
+    assert!(lines.contains(&"Every answer given was right.".to_owned()));
 }
 
 #[test]
@@ -283,8 +287,8 @@ fn the_end_of_input_stops_the_quiz_with_the_score_so_far() {
             "Your answer (A-D):".to_owned(),
             format!("End of input after 3 of {n} questions."),
             String::new(),
-            "Score: 3/3".into(),
-            "Every answer was right.".into(),
+            format!("Score: 3/3 (3 of {n} questions answered)"),
+            "Every answer given was right.".into(),
         ]
     );
 }
@@ -299,7 +303,7 @@ fn no_input_at_all_scores_nothing_and_exits_0() {
         [
             format!("End of input after 0 of {n} questions."),
             String::new(),
-            "Score: 0/0".into(),
+            format!("Score: 0/0 (0 of {n} questions answered)"),
         ]
     );
 }
@@ -366,7 +370,7 @@ fn help_prints_the_usage_and_the_options() {
         .success()
         .stderr("")
         .stdout(predicate::str::starts_with(
-            "Usage: quiz [--list] [--shuffle SEED]\n",
+            "Usage: quiz [--list] [--shuffle SEED] [--score-file PATH]\n",
         ))
         .stdout(predicate::str::contains("--list"))
         .stdout(predicate::str::contains("--shuffle SEED"));
@@ -374,7 +378,7 @@ fn help_prints_the_usage_and_the_options() {
 
 #[test]
 fn bad_usage_prints_the_problem_and_the_usage_line_and_exits_2() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 9] = [
         (&["--shuffle"], "quiz: --shuffle needs a SEED"),
         (
             &["--shuffle", "soon"],
@@ -386,6 +390,15 @@ fn bad_usage_prints_the_problem_and_the_usage_line_and_exits_2() {
         ),
         (&["--verbose"], "quiz: unknown option --verbose"),
         (&["answers.txt"], "quiz: unexpected argument answers.txt"),
+        // An empty argument is shown, not an invisible blank.
+        (&[""], "quiz: unexpected argument \"\""),
+        // An option given twice is refused, not silently overridden.
+        (
+            &["--shuffle", "1", "--shuffle", "2"],
+            "quiz: --shuffle given twice",
+        ),
+        (&["--list", "--list"], "quiz: --list given twice"),
+        (&["--score-file"], "quiz: --score-file needs a PATH"),
     ];
     for (args, problem) in cases {
         cargo_bin_cmd!("quiz")
@@ -397,7 +410,7 @@ fn bad_usage_prints_the_problem_and_the_usage_line_and_exits_2() {
             .stdout("")
             .stderr(predicate::str::starts_with(problem))
             .stderr(predicate::str::ends_with(
-                "\nUsage: quiz [--list] [--shuffle SEED]\n",
+                "\nUsage: quiz [--list] [--shuffle SEED] [--score-file PATH]\n",
             ));
     }
 }
@@ -446,7 +459,12 @@ fn colour_on_a_terminal_unless_no_color_is_set() {
 /// Runs `quiz ARGS` with stdout on a pseudo-terminal, as in a terminal
 /// window, and returns what it wrote there.
 fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> String {
-    let (mut terminal, program_side) = openpty();
+    on_a_terminal_of(None, args, env)
+}
+
+/// As [`on_a_terminal`], on a terminal `columns` wide (none: no size set).
+fn on_a_terminal_of(columns: Option<u16>, args: &[&str], env: &[(&str, &str)]) -> String {
+    let (mut terminal, program_side) = openpty(columns);
     let mut command = Command::new(cargo_bin!("quiz"));
     command
         .args(args)
@@ -472,19 +490,28 @@ fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> String {
     String::from_utf8(shown).unwrap().replace("\r\n", "\n")
 }
 
-/// A new pseudo-terminal: (the terminal's side, the program's side).
-fn openpty() -> (File, OwnedFd) {
+/// A new pseudo-terminal, `columns` wide if given: (the terminal's side,
+/// the program's side).
+fn openpty(columns: Option<u16>) -> (File, OwnedFd) {
     let mut terminal = -1;
     let mut program_side = -1;
+    let size = columns.map(|columns| libc::winsize {
+        ws_row: 24,
+        ws_col: columns,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    });
+    let size = size.as_ref().map_or(ptr::null(), ptr::from_ref);
     // SAFETY: openpty writes the two descriptors it opens into the two ints;
-    // the null name, termios and window size mean "none", which it allows.
+    // the null name and termios mean "none", and the window size is null or
+    // points to a winsize that outlives the call.
     let opened = unsafe {
         libc::openpty(
             &mut terminal,
             &mut program_side,
             ptr::null_mut(),
             ptr::null(),
-            ptr::null(),
+            size,
         )
     };
     assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
@@ -503,6 +530,58 @@ fn assert_subsequence(lines: &[String], expected: &[String]) {
         assert!(
             rest.any(|l| l == line),
             "expected {line:?}, in order, in {lines:#?}"
+        );
+    }
+}
+
+#[test]
+fn score_file_holds_the_score_as_json_for_a_script() {
+    let listed = listing(&[]);
+    let n = listed.len();
+    let dir = tests::TestDir::new();
+    let path = dir.path().join("score.json");
+    // Two answers: the first right, the second wrong.
+    let input = answers([listed[0].answer, listed[1].wrong()]);
+    cargo_bin_cmd!("quiz")
+        .arg("--score-file")
+        .arg(&path)
+        .write_stdin(input)
+        .timeout(TIMEOUT)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.ends_with("}\n"),
+        "one JSON object and a newline: {text:?}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let expected = serde_json::json!({
+        "score": 1,
+        "answered": 2,
+        "questions": n,
+        "to_reread": [listed[1].section],
+    });
+    assert_eq!(json, expected);
+}
+
+#[test]
+fn long_lines_wrap_at_words_to_the_terminals_width() {
+    let listed = listing(&[]);
+    let shown = on_a_terminal_of(Some(40), &["--list"], &[("NO_COLOR", "1")]);
+    for line in shown.lines() {
+        assert!(
+            line.chars().count() <= 40,
+            "wider than the terminal: {line:?}"
+        );
+    }
+    // Each explanation is still all there, its words in order, none cut.
+    let words: Vec<&str> = shown.split_whitespace().collect();
+    for question in &listed {
+        let explanation: Vec<&str> = question.explanation.split_whitespace().collect();
+        assert!(
+            words.windows(explanation.len()).any(|w| w == explanation),
+            "{:?} is not whole in {shown}",
+            question.explanation
         );
     }
 }

@@ -12,6 +12,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod c_compare;
 pub mod faults;
 mod sysv_faults;
 

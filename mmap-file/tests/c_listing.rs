@@ -21,7 +21,7 @@ fn makes_the_ipc_calls_of_its_c_program_and_prints_its_lines() {
         port: env!("CARGO_BIN_EXE_mmap-file").as_ref(),
         own: Own::Nothing,
         c_path: Some("ipc_mmap.dat"),
-        c_path_global: false,
+        c_claim: None,
         additions: &[CLAIM, CHILD_WATCH, MMAP_FILE],
         omissions: &[],
         varying: &[],

@@ -11,7 +11,7 @@ fn makes_the_ipc_calls_of_its_c_program_and_prints_its_lines() {
         port: env!("CARGO_BIN_EXE_shm-mutex").as_ref(),
         own: Own::ShmName,
         c_path: Some("/dev/shm/my_shared_memory"),
-        c_path_global: true,
+        c_claim: Some("shm-mutex /my_shared_memory"),
         additions: &[CLAIM, CHILD_WATCH],
         omissions: &[],
         varying: &[

@@ -11,7 +11,7 @@ fn makes_the_ipc_calls_of_its_c_program_and_prints_its_lines() {
         port: env!("CARGO_BIN_EXE_shm-sysv").as_ref(),
         own: Own::Nothing,
         c_path: None,
-        c_path_global: false,
+        c_claim: None,
         additions: &[CLAIM, CHILD_WATCH],
         omissions: &[],
         varying: &[

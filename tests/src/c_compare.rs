@@ -31,13 +31,15 @@
 //! failure: CI never skips.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File};
-use std::os::fd::AsRawFd;
+use std::fs;
+use std::io::ErrorKind;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::{TIMEOUT, TestDir};
 
@@ -240,9 +242,11 @@ pub struct Comparison<'a> {
     /// The path the C program uses, as it names it (`ipc_mmap.dat`,
     /// `/tmp/ipc_socket`, `/dev/shm/my_shared_memory`), if it uses one.
     pub c_path: Option<&'a str>,
-    /// Whether `c_path` is a name for the whole machine: then the C runs
-    /// alone (a lock file), and only when nothing is at that path.
-    pub c_path_global: bool,
+    /// If `c_path` is a name for the whole machine, how the port claims it
+    /// (`common::leftover::claim`: "uds /tmp/ipc_socket"). The C then runs
+    /// holding that claim, so that no run of the port or of this test uses
+    /// the name meanwhile, and only when nothing is at that path.
+    pub c_claim: Option<&'a str>,
     /// The port's calls that the C does not make, on top of [`EVERY_PORT`].
     pub additions: &'a [&'a [Addition]],
     /// The C's calls that the port leaves out on purpose.
@@ -408,8 +412,21 @@ impl Comparison<'_> {
     /// Runs the C program under strace in `dir`; `None` when it must not
     /// run now (something else is at its machine-wide path).
     fn run_c(&self, program: &Path, dir: &TestDir) -> Option<Run> {
-        let global = self.c_path.filter(|_| self.c_path_global).map(Path::new);
-        let _lock = global.map(|_| GlobalLock::take());
+        let global = self
+            .c_path
+            .filter(|_| self.c_claim.is_some())
+            .map(Path::new);
+        let _claim = match self.c_claim.map(claim) {
+            Some(None) => {
+                skip(&format!(
+                    "another run held {} for {TIMEOUT:?}, and c/{}.c would use it",
+                    self.c_path.unwrap_or_default(),
+                    self.name
+                ));
+                return None;
+            }
+            claim => claim,
+        };
         if let Some(path) = global
             && crate::exists(path)
         {
@@ -436,8 +453,8 @@ impl Comparison<'_> {
                 break run;
             }
             // Nothing was at its names before the C ran (checked above, and
-            // other runs of this test wait for the lock): what is there now
-            // is the C's.
+            // no other run can have put anything there since: the claim):
+            // what is there now is the C's.
             if let Some(path) = global {
                 let _ = fs::remove_file(path);
             }
@@ -537,24 +554,21 @@ fn on_path(tool: &str) -> bool {
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
 }
 
-/// Only one C program with a machine-wide name runs at a time, across
-/// every test process: an exclusive `flock` on a file in /tmp.
-#[derive(Debug)]
-struct GlobalLock {
-    _file: File,
-}
-
-impl GlobalLock {
-    fn take() -> Self {
-        let file = File::options()
-            .create(true)
-            .append(true)
-            .open(std::env::temp_dir().join("ipc-tests-c-global-names.lock"))
-            .unwrap();
-        // SAFETY: flock on a descriptor that `file` owns; no memory involved.
-        let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-        assert_eq!(locked, 0, "flock: {}", std::io::Error::last_os_error());
-        Self { _file: file }
+/// Takes the claim that a port takes on its name (`common::leftover::claim`:
+/// an abstract datagram socket `ipc-tutorial/{name}`), waiting up to
+/// [`TIMEOUT`] while another run holds it; `None` if it is still held then.
+fn claim(name: &str) -> Option<UnixDatagram> {
+    let address = SocketAddr::from_abstract_name(format!("ipc-tutorial/{name}")).unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        match UnixDatagram::bind_addr(&address) {
+            Ok(socket) => return Some(socket),
+            Err(error) if error.kind() == ErrorKind::AddrInUse && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(error) if error.kind() == ErrorKind::AddrInUse => return None,
+            Err(error) => panic!("bind @ipc-tutorial/{name}: {error}"),
+        }
     }
 }
 

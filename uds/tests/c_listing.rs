@@ -31,7 +31,7 @@ fn makes_the_ipc_calls_of_its_c_program_and_prints_its_lines() {
         port: env!("CARGO_BIN_EXE_uds").as_ref(),
         own: Own::File("sock"),
         c_path: Some("/tmp/ipc_socket"),
-        c_path_global: true,
+        c_claim: Some("uds /tmp/ipc_socket"),
         additions: &[CLAIM, CHILD_WATCH, UDS],
         omissions: NOT_IN_UDS,
         varying: &[],

@@ -1,6 +1,6 @@
 //! The questions, as data: each one written from a section of the tutorial
-//! (`shared/tutorial/ipc-tutorial.txt`), with the tutorial's own quiz
-//! question first.
+//! *Inter-Process Communication* that this workspace follows, with the
+//! tutorial's own quiz question first.
 //!
 //! A section is named by the tutorial's headings, `Heading: Subheading`, or
 //! the heading alone when the question draws on text directly under it (the

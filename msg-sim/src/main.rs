@@ -108,9 +108,9 @@ mod worker;
 
 use std::process::ExitCode;
 
-use common::say;
 use sim::console::{self, Console, Interrupted, catch_signals};
 use sim::link::Link;
+use sim::say;
 
 use queue::Queue;
 use session::Sim;

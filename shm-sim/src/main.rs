@@ -93,7 +93,7 @@ mod worker;
 
 use std::process::ExitCode;
 
-use common::say;
+use sim::say;
 
 use segment::{Mapping, SEGMENT_LEN, Segment};
 use session::{Sim, finish_command};

@@ -94,7 +94,11 @@
 //! key, and removed by the controller on every way out: `quit`, end of
 //! input, an error, a panic (`Queue`'s `Drop`), and SIGINT or SIGTERM
 //! (exit status 130 or 143; A and B ignore SIGINT, and the controller ends
-//! them).
+//! them). If the queue is removed from outside (`ipcrm -q`, which wakes a
+//! sleeper with `EIDRM`), the session ends at once with one line saying so,
+//! and exit status 1. A limit above `kernel.msgmnb` that the kernel refuses
+//! (`EPERM`), and a message larger than the limit, which could never fit,
+//! are explained, and the session goes on.
 
 mod command;
 mod compare;

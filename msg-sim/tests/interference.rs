@@ -14,7 +14,7 @@ use std::process::Command;
 
 use assert_cmd::cargo::cargo_bin;
 use tests::faults::Ended;
-use tests::sims::SimSession;
+use tests::sims::{Script, SimSession, Who, normalized, stop_and_continue};
 use tests::sysv::{self, Kind};
 use tests::{TIMEOUT, position};
 
@@ -389,5 +389,131 @@ fn the_queue_removed_between_two_commands_ends_the_session_at_the_next_in_one_li
             session.wait_end()
         };
         assert_ended_by_removal(&ended, &s, how);
+    }
+}
+
+// ---- Job control: A, B or the controller stopped and continued ----
+
+/// Sessions in which each process sleeps in the kernel waiting for the
+/// other at some point: B in msgrcv for A's message, A in msgsnd for room
+/// that B's receive makes; B in msgrcv and futex during compare, A asleep
+/// in msgrcv at quit. (Two, as a held run's output must stay under a page.)
+const EVERY_WAIT: [&str; 2] = [
+    "b recv\na send hello\nlimit 10\na send 0123456789\na send more\nb recv\nb recv\nquit\n",
+    "compare hi\na recv 7\nb send 7 seven\nb recv 3\nquit\n",
+];
+
+/// Stops `who` after every `step`-th line of the [`EVERY_WAIT`]
+/// transcripts, lets the run go on until the controller waits for it,
+/// continues it: each run completes its whole transcript (but for pids,
+/// ids and times), exit 0, nothing on stderr, nothing left.
+fn stop_and_continue_sweep(step: usize) {
+    let mut stopped = 0;
+    for text in EVERY_WAIT {
+        let script = Script::new(cargo_bin!("msg-sim"), text);
+        let reference = script.transcript();
+        let expected: Vec<String> = reference.iter().map(|l| normalized(l)).collect();
+        let points = Script::points(&reference);
+        for (n, &room) in points.iter().enumerate().step_by(step) {
+            for who in Who::ALL {
+                let ended = stop_and_continue(&script, room, who);
+                assert_eq!(
+                    (ended.code, ended.stderr.as_str()),
+                    (Some(0), ""),
+                    "{who:?} stopped after line {n}: {ended:#?}"
+                );
+                // A sleeper stopped when quit removes the queue is not in
+                // msgrcv to be woken with EIDRM: continued, it calls again,
+                // and the kernel no longer knows the id (EINVAL). True, and
+                // the only line that may differ.
+                let got: Vec<String> = ended
+                    .lines
+                    .iter()
+                    .map(|l| {
+                        normalized(l).replace(
+                            "failed with EINVAL (Invalid argument)",
+                            "failed with EIDRM (Identifier removed)",
+                        )
+                    })
+                    .collect();
+                assert_eq!(got, expected, "{who:?} stopped after line {n}");
+                Started::from(&ended.lines).assert_gone(&ended);
+                ended.assert_group_gone();
+                stopped += 1;
+            }
+        }
+    }
+    assert!(stopped > 0);
+}
+
+#[test]
+fn a_process_stopped_and_continued_after_any_line_changes_nothing() {
+    stop_and_continue_sweep(1);
+}
+
+// ---- stdout that fails ----
+
+/// Runs `script` in an IPC namespace of its own, so that what it leaves
+/// behind is exactly what the namespace holds after it; `None` where the
+/// machine does not permit one.
+fn namespaced(script: &str) -> Option<(Script, tests::TestDir)> {
+    let dir = tests::TestDir::new();
+    let script = Script::new(cargo_bin!("msg-sim"), script)
+        .in_own_ipc_namespace(&dir.path().join("left-behind"))?;
+    Some((script, dir))
+}
+
+#[test]
+fn stdout_on_a_full_device_is_one_line_and_nothing_is_left() {
+    let Some((script, _dir)) = namespaced(EVERY_WAIT[0]) else {
+        return;
+    };
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = script
+        .command()
+        .stdout(full)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "write stdout: No space left on device\n"
+    );
+    assert_eq!(script.left_behind(), "");
+}
+
+#[test]
+fn stdout_closed_after_any_line_is_one_line_and_nothing_is_left() {
+    for text in EVERY_WAIT {
+        let Some((script, _dir)) = namespaced(text) else {
+            return;
+        };
+        let points = Script::points(&script.transcript());
+        for (n, &room) in points.iter().enumerate() {
+            let ended = script.start_held(room).close_stdout();
+            if n + 1 == points.len() {
+                // Room for the whole transcript: the run completed.
+                assert_eq!(
+                    (ended.code, ended.stderr.as_str()),
+                    (Some(0), ""),
+                    "{ended:#?}"
+                );
+            } else {
+                // Before: closed while B slept during compare, B also said
+                // `msgrcv: Identifier removed`, woken by the removal of
+                // compare's queue before the controller ended it.
+                assert_eq!(
+                    (ended.code, ended.stderr.as_str()),
+                    (Some(1), "write stdout: Broken pipe\n"),
+                    "closed after line {n}: {ended:#?}"
+                );
+            }
+            assert_eq!(script.left_behind(), "", "closed after line {n}");
+            ended.assert_group_gone();
+        }
     }
 }

@@ -6,13 +6,14 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::faults::{Ended, children, state, syscall};
+use crate::faults::{Ended, children, kill, state, syscall};
+use crate::{FullPipe, TIMEOUT};
 
 /// How long a session may take to reach a line, or to end, after the
 /// test's last step: far above what the step needs, so that a loaded
@@ -208,4 +209,379 @@ fn stop_group(pid: i32) {
     }
     // SAFETY: as above.
     unsafe { libc::kill(-pid, libc::SIGKILL) };
+}
+
+/// A sim run on a script, as `sim < script`: the script is written into a
+/// pipe before the run starts, so the controller never waits for stdin.
+#[derive(Debug, Clone)]
+pub struct Script {
+    pub bin: PathBuf,
+    pub text: String,
+    /// Run in an IPC namespace of its own, whose System V objects are
+    /// listed into this file when the sim has exited (see
+    /// [`Script::in_own_ipc_namespace`]).
+    pub listing: Option<PathBuf>,
+}
+
+impl Script {
+    pub fn new(bin: &Path, text: &str) -> Self {
+        Self {
+            bin: bin.to_owned(),
+            text: text.to_owned(),
+            listing: None,
+        }
+    }
+
+    /// The same script run in an IPC namespace of its own (`unshare
+    /// --ipc`), by a shell that, once the sim has exited, lists the System
+    /// V objects left in that namespace into `listing`: exactly what this
+    /// run left behind, whatever other tests do meanwhile. `None`, after
+    /// saying why, where this machine does not permit it.
+    pub fn in_own_ipc_namespace(mut self, listing: &Path) -> Option<Self> {
+        let permitted = unshare()
+            .arg("true")
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !permitted {
+            eprintln!("skipped: this machine does not permit an IPC namespace (unshare --ipc)");
+            return None;
+        }
+        self.listing = Some(listing.to_owned());
+        Some(self)
+    }
+
+    /// The System V objects the run left in its namespace, one line each
+    /// as `/proc/sysvipc` lists them (nothing: an empty string).
+    pub fn left_behind(&self) -> String {
+        std::fs::read_to_string(self.listing.as_ref().unwrap()).unwrap()
+    }
+
+    /// The command, with stdin the script; stdout and stderr not set.
+    pub fn command(&self) -> Command {
+        let mut command = match &self.listing {
+            None => Command::new(&self.bin),
+            Some(listing) => {
+                let mut command = unshare();
+                command
+                    .args(["sh", "-c", LIST_WHAT_IS_LEFT])
+                    .arg(&self.bin)
+                    .arg(listing);
+                command
+            }
+        };
+        command.stdin(self.stdin());
+        command
+    }
+
+    /// A pipe holding the whole script, already at its end.
+    pub fn stdin(&self) -> Stdio {
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        writer.write_all(self.text.as_bytes()).unwrap();
+        reader.into()
+    }
+
+    /// A normal run: it must succeed; returns its transcript.
+    pub fn transcript(&self) -> Vec<String> {
+        let output = self
+            .command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success() && stderr.is_empty(),
+            "{}: {stderr}",
+            output.status
+        );
+        crate::lines(&output.stdout)
+    }
+
+    /// The byte offsets after each line of `transcript` (and 0, before the
+    /// first): where [`Script::start_held`] can stop a run.
+    pub fn points(transcript: &[String]) -> Vec<usize> {
+        let mut points = vec![0];
+        for line in transcript {
+            points.push(points.last().unwrap() + line.len() + 1);
+        }
+        points
+    }
+
+    /// Starts the script's run in a process group of its own, with room for
+    /// `room` bytes of stdout, and waits until the controller blocks
+    /// writing past them (or the run has ended): the run stands still
+    /// there, A and B waiting for the controller's next command or asleep
+    /// in a call, for as long as the test likes.
+    pub fn start_held(&self, room: usize) -> HeldSim {
+        let mut stdout = FullPipe::with_room(room);
+        let mut program = self
+            .command()
+            .stdout(stdout.stdout())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let group = i32::try_from(program.id()).unwrap();
+        let finished = watchdog(group);
+        let stderr = program.stderr.take().unwrap();
+        // In a namespace, the sim is the shell's child.
+        let mut pid = group;
+        if self.listing.is_some() {
+            poll_until("the shell starts the sim, or ends", group, || {
+                pid = children(group).first().copied().unwrap_or(group);
+                pid != group || program.try_wait().unwrap().is_some()
+            });
+        }
+        let mut held = HeldSim {
+            program,
+            group,
+            pid,
+            stdout: Some(stdout),
+            stderr: Some(stderr),
+            _finished: finished,
+        };
+        let program = &mut held.program;
+        poll_until(
+            "the controller blocks writing stdout, or the run ends",
+            group,
+            || {
+                (syscall(pid) == Some(libc::SYS_write) && state(pid) == Some('S'))
+                    || state(pid).is_none_or(|s| s == 'Z')
+                    || program.try_wait().unwrap().is_some()
+            },
+        );
+        held
+    }
+}
+
+/// A run held at its stdout (see [`Script::start_held`]).
+#[derive(Debug)]
+pub struct HeldSim {
+    program: Child,
+    /// The process group of the run: the sim's controller, or the shell
+    /// that runs it in a namespace.
+    group: i32,
+    /// The controller.
+    pid: i32,
+    stdout: Option<FullPipe>,
+    stderr: Option<std::process::ChildStderr>,
+    _finished: mpsc::Sender<()>,
+}
+
+impl HeldSim {
+    /// The controller's pid.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Process A's and B's pids, those still running: the controller's
+    /// children, A forked first.
+    pub fn workers(&self) -> Vec<i32> {
+        let mut workers: Vec<i32> = children(self.pid)
+            .into_iter()
+            .filter(|&p| state(p).is_some_and(|s| s != 'Z'))
+            .collect();
+        workers.sort_unstable();
+        workers
+    }
+
+    /// Lets the run go on: its stdout is read to the end from now on, in a
+    /// thread, while the test goes on acting on it.
+    pub fn release(mut self) -> Released {
+        let stdout = self.stdout.take().unwrap();
+        let reader = thread::spawn(move || stdout.finish());
+        Released {
+            held: self,
+            reader: Some(reader),
+        }
+    }
+
+    /// Closes the read end of stdout (as `| head` does when it exits):
+    /// the controller's write fails with `EPIPE`. Returns how it ended.
+    pub fn close_stdout(mut self) -> Ended {
+        drop(self.stdout.take());
+        self.end(Vec::new())
+    }
+
+    fn end(&mut self, lines: Vec<String>) -> Ended {
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.stderr.take() {
+            pipe.read_to_string(&mut stderr).unwrap();
+        }
+        let status = self.program.wait().unwrap();
+        Ended {
+            code: status.code(),
+            lines,
+            stderr,
+            pid: self.group,
+        }
+    }
+}
+
+impl Drop for HeldSim {
+    fn drop(&mut self) {
+        if let Ok(None) = self.program.try_wait() {
+            stop_group(self.group);
+            let _ = self.program.wait();
+        }
+    }
+}
+
+/// Runs the sim (`$0`), then lists the System V objects left in the
+/// namespace into the file `$1`, and exits with the sim's status.
+const LIST_WHAT_IS_LEFT: &str = r#""$0"; status=$?
+for kind in msg shm sem; do tail -n +2 "/proc/sysvipc/$kind"; done > "$1"
+exit $status"#;
+
+/// `unshare --ipc`, as another user than root with `--map-root-user`.
+fn unshare() -> Command {
+    let mut command = Command::new("unshare");
+    command.arg("--ipc");
+    if crate::uid() != 0 {
+        command.arg("--map-root-user");
+    }
+    command
+}
+
+/// A held run let go on (see [`HeldSim::release`]).
+#[derive(Debug)]
+pub struct Released {
+    held: HeldSim,
+    reader: Option<thread::JoinHandle<Vec<u8>>>,
+}
+
+impl Released {
+    pub fn pid(&self) -> i32 {
+        self.held.pid
+    }
+
+    /// Waits until the controller is asleep waiting for A or B (in `ppoll`
+    /// for a report, or in `wait4` at the end), or the run has ended;
+    /// fails the test, saying where the processes were, after a while.
+    pub fn wait_controller_waiting(&mut self) {
+        let pid = self.held.pid;
+        let program = &mut self.held.program;
+        poll_until("the controller waits for A or B", self.held.group, || {
+            let waiting = matches!(syscall(pid), Some(libc::SYS_ppoll | libc::SYS_wait4));
+            (waiting && state(pid) == Some('S')) || program.try_wait().unwrap().is_some()
+        });
+    }
+
+    /// Reads the rest of the output and waits for the run to end.
+    pub fn finish(mut self) -> Ended {
+        let printed = self.reader.take().unwrap().join().unwrap();
+        let lines = crate::lines(&printed);
+        self.held.end(lines)
+    }
+}
+
+/// Stops process `pid` (SIGSTOP) and waits until it is stopped (state T);
+/// false if it is gone, or a zombie, so there is nothing to stop.
+pub fn stop(pid: i32) -> bool {
+    if state(pid).is_none_or(|s| s == 'Z') || !kill(pid, libc::SIGSTOP) {
+        return false;
+    }
+    poll_until(
+        "the process is stopped",
+        pid,
+        || !matches!(state(pid), Some(s) if s != 'T' && s != 't' && s != 'Z'),
+    );
+    true
+}
+
+/// Waits until `condition` holds, every 2 ms; fails the test after
+/// [`PATIENCE`], saying what it waited for and where process `pid` and
+/// its children were.
+fn poll_until(what: &str, pid: i32, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !condition() {
+        if Instant::now() > deadline {
+            let mut processes = vec![pid];
+            processes.extend(children(pid));
+            let states: Vec<String> = processes
+                .iter()
+                .map(|&p| format!("pid {p}: state {:?}, in syscall {:?}", state(p), syscall(p)))
+                .collect();
+            panic!("timed out after {PATIENCE:?} waiting until {what}; saw {states:#?}");
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Kills the run's process group (`pid`) if it is still there after
+/// [`TIMEOUT`]; dropping the sender it returns says the run is over.
+fn watchdog(pid: i32) -> mpsc::Sender<()> {
+    let (finished, watchdog) = mpsc::channel::<()>();
+    thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = watchdog.recv_timeout(TIMEOUT) {
+            // SAFETY: kill takes no pointers.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+        }
+    });
+    finished
+}
+
+/// Which process of a sim's run to act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    Controller,
+    A,
+    B,
+}
+
+impl Who {
+    pub const ALL: [Who; 3] = [Who::Controller, Who::A, Who::B];
+}
+
+/// Job control in the middle of a run (Ctrl-Z, then `fg`; or SIGSTOP and
+/// SIGCONT from another terminal): holds `script`'s run after `room` bytes
+/// of output, stops `who` there, lets the run go on until the controller
+/// waits for the stopped process (at once, if that is the controller),
+/// then continues it, and returns how the run ended. Nothing is stopped
+/// where `who` is not running (not forked yet, or already gone).
+pub fn stop_and_continue(script: &Script, room: usize, who: Who) -> Ended {
+    let held = script.start_held(room);
+    let target = match who {
+        Who::Controller => Some(held.pid()),
+        Who::A => held.workers().first().copied(),
+        Who::B => held.workers().get(1).copied(),
+    };
+    let stopped = target.filter(|&target| stop(target));
+    let mut released = held.release();
+    if let Some(target) = stopped {
+        if who != Who::Controller {
+            released.wait_controller_waiting();
+        }
+        kill(target, libc::SIGCONT);
+    }
+    released.finish()
+}
+
+/// A line of a transcript with what varies from run to run (numbers: pids,
+/// ids, times, counts; addresses) written `N` and `ADDR`.
+pub fn normalized(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(c) = rest.chars().next() {
+        if let Some(hex) = rest.strip_prefix("0x") {
+            let digits = hex.len()
+                - hex
+                    .trim_start_matches(|c: char| c.is_ascii_hexdigit())
+                    .len();
+            if digits > 0 {
+                out.push_str("ADDR");
+                rest = &hex[digits..];
+                continue;
+            }
+        }
+        if c.is_ascii_digit() {
+            out.push('N');
+            rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }

@@ -495,13 +495,12 @@ fn stdout_closed_after_any_line_is_one_line_and_nothing_is_left() {
         let points = Script::points(&script.transcript());
         for (n, &room) in points.iter().enumerate() {
             let ended = script.start_held(room).close_stdout();
-            if n + 1 == points.len() {
-                // Room for the whole transcript: the run completed.
-                assert_eq!(
-                    (ended.code, ended.stderr.as_str()),
-                    (Some(0), ""),
-                    "{ended:#?}"
-                );
+            // The points are those of another run, whose pids, ids, times and
+            // counts may have had more digits: the room past the last line may
+            // still be short of this run's end.
+            let completed = n + 1 == points.len() && ended.code == Some(0);
+            if completed {
+                assert_eq!(ended.stderr, "", "{ended:#?}");
             } else {
                 // Before: closed while B slept during compare, B also said
                 // `msgrcv: Identifier removed`, woken by the removal of

@@ -10,7 +10,7 @@
 
 use assert_cmd::cargo::cargo_bin;
 use tests::faults::Ended;
-use tests::sims::SimSession;
+use tests::sims::{Script, SimSession, Who, normalized, stop_and_continue};
 use tests::sysv::{self, Kind};
 
 /// The segment and the two processes a session names in its first lines.
@@ -178,4 +178,105 @@ fn a_segment_removed_from_outside_ends_cleanly_at_the_end_of_input_and_on_sigter
         "{ended:#?}"
     );
     s.assert_gone(&ended);
+}
+
+// ---- Job control: A, B or the controller stopped and continued ----
+
+/// A session in which A and B wait for each other (race: at its start line,
+/// and for the lock), and for the controller.
+const EVERY_WAIT: &str =
+    "a write 0 hello\nb read 0 5\nrace 2000\nshow\nb write 5 LLO\na read 0 8\nquit\n";
+
+/// A line of the transcript with what varies from run to run (numbers,
+/// addresses, how many updates the race lost, and so whether a count is
+/// plural) made the same.
+fn comparable(line: &str) -> String {
+    let line = normalized(line)
+        .replace("futex waits", "futex wait")
+        .replace("futex wakes", "futex wake");
+    match line.strip_prefix("  counter = N, expected N: ") {
+        Some(verdict) if verdict != "no update lost" => "  counter without the lock".to_owned(),
+        _ => line,
+    }
+}
+
+#[test]
+fn a_process_stopped_and_continued_after_any_line_changes_nothing() {
+    let script = Script::new(cargo_bin!("shm-sim"), EVERY_WAIT);
+    let reference = script.transcript();
+    let expected: Vec<String> = reference.iter().map(|l| comparable(l)).collect();
+    for (n, &room) in Script::points(&reference).iter().enumerate() {
+        for who in Who::ALL {
+            let ended = stop_and_continue(&script, room, who);
+            assert_eq!(
+                (ended.code, ended.stderr.as_str()),
+                (Some(0), ""),
+                "{who:?} stopped after line {n}: {ended:#?}"
+            );
+            let got: Vec<String> = ended.lines.iter().map(|l| comparable(l)).collect();
+            assert_eq!(got, expected, "{who:?} stopped after line {n}");
+            Started::from(&ended.lines).assert_gone(&ended);
+        }
+    }
+}
+
+// ---- stdout that fails ----
+
+/// `EVERY_WAIT` in an IPC namespace of its own, so that what it leaves
+/// behind is exactly what the namespace holds after it; `None` where the
+/// machine does not permit one.
+fn namespaced() -> Option<(Script, tests::TestDir)> {
+    let dir = tests::TestDir::new();
+    let script = Script::new(cargo_bin!("shm-sim"), EVERY_WAIT)
+        .in_own_ipc_namespace(&dir.path().join("left-behind"))?;
+    Some((script, dir))
+}
+
+#[test]
+fn stdout_on_a_full_device_is_one_line_and_nothing_is_left() {
+    let Some((script, _dir)) = namespaced() else {
+        return;
+    };
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = script
+        .command()
+        .stdout(full)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "write stdout: No space left on device\n"
+    );
+    assert_eq!(script.left_behind(), "");
+}
+
+#[test]
+fn stdout_closed_after_any_line_is_one_line_and_nothing_is_left() {
+    let Some((script, _dir)) = namespaced() else {
+        return;
+    };
+    let points = Script::points(&script.transcript());
+    for (n, &room) in points.iter().enumerate() {
+        let ended = script.start_held(room).close_stdout();
+        // The points are those of another run, whose pids, ids, times and
+        // counts may have had more digits: the room past the last line may
+        // still be short of this run's end.
+        let completed = n + 1 == points.len() && ended.code == Some(0);
+        if completed {
+            assert_eq!(ended.stderr, "", "{ended:#?}");
+        } else {
+            assert_eq!(
+                (ended.code, ended.stderr.as_str()),
+                (Some(1), "write stdout: Broken pipe\n"),
+                "closed after line {n}: {ended:#?}"
+            );
+        }
+        assert_eq!(script.left_behind(), "", "closed after line {n}");
+        ended.assert_group_gone();
+    }
 }

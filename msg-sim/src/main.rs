@@ -76,6 +76,7 @@
 //! | create the queue | `msgget(IPC_PRIVATE, IPC_CREAT \| 0600)` in `Queue::create` | the controller |
 //! | fork A and B | `fork`, with two pipes each, in `link::Link::spawn` | the controller |
 //! | `send` | `msgsnd(IPC_NOWAIT)`; if the queue is full, `msgsnd` again, which sleeps | A or B |
+//! | (too big) | after `EAGAIN`, `msgctl(IPC_STAT)`: larger than the limit, it is not sent | A or B |
 //! | `recv` | `msgrcv(IPC_NOWAIT)`; if nothing matches, `msgrcv` again, which sleeps | A or B |
 //! | `show` | `msgctl(IPC_STAT)`, then `msgrcv(MSG_COPY \| IPC_NOWAIT)` for each message | the controller |
 //! | `limit` | `msgctl(IPC_STAT)`, `msgctl(IPC_SET)` | the controller |

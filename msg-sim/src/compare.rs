@@ -15,11 +15,33 @@ use crate::peers::{Peers, State};
 use crate::queue::{Queue, bytes, quoted};
 use crate::segment::{Handoff, Segment};
 
+/// The queue and the segment made for one comparison.
+#[derive(Debug, Default)]
+struct Made {
+    queue: Option<Queue>,
+    segment: Option<Segment>,
+}
+
 /// Runs the comparison for `text` and prints the two side by side.
 pub fn compare(peers: &mut Peers, text: &str) -> anyhow::Result<()> {
     if let Some(hint) = peers.both_idle("compare") {
         return peers.console.say(hint);
     }
+    let mut made = Made::default();
+    let result = hand_overs(peers, text, &mut made);
+    if result.is_err() {
+        // Leaving early (stdout failed, Ctrl-C): A and B go first, so that
+        // B does not wake to find the queue or segment removed under it
+        // and say so, before `made` removes them.
+        peers.a.link.end();
+        peers.b.link.end();
+    }
+    result
+}
+
+/// The comparison itself; what it creates goes into `made`, and is
+/// removed at its end.
+fn hand_overs(peers: &mut Peers, text: &str, made: &mut Made) -> anyhow::Result<()> {
     let len = text.len();
     peers.console.say(format_args!(
         "compare: A hands B {} ({}), first through a message queue, then through shared memory",
@@ -28,7 +50,7 @@ pub fn compare(peers: &mut Peers, text: &str) -> anyhow::Result<()> {
     ))?;
 
     // 1. Through a message queue of its own.
-    let queue = Queue::create()?;
+    let queue = made.queue.insert(Queue::create()?);
     peers.console.say(format_args!(
         "message queue {} (msgget by the controller):",
         queue.id()
@@ -40,7 +62,7 @@ pub fn compare(peers: &mut Peers, text: &str) -> anyhow::Result<()> {
     peers.b.state = State::Idle;
 
     // 2. Through a shared memory segment of its own.
-    let segment = Segment::create()?;
+    let segment = made.segment.insert(Segment::create()?);
     peers.console.say(format_args!(
         "shared memory segment {} ({} bytes, shmget by the controller):",
         segment.id,
@@ -99,8 +121,12 @@ pub fn compare(peers: &mut Peers, text: &str) -> anyhow::Result<()> {
     )?;
 
     let (queue_id, segment_id) = (queue.id(), segment.id);
-    queue.remove()?;
-    segment.remove()?;
+    if let Some(queue) = made.queue.take() {
+        queue.remove()?;
+    }
+    if let Some(segment) = made.segment.take() {
+        segment.remove()?;
+    }
     peers.console.say(format_args!(
         "compare's queue {queue_id} and segment {segment_id} removed (msgctl and shmctl IPC_RMID)"
     ))

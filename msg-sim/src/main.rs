@@ -76,6 +76,7 @@
 //! | create the queue | `msgget(IPC_PRIVATE, IPC_CREAT \| 0600)` in `Queue::create` | the controller |
 //! | fork A and B | `fork`, with two pipes each, in `link::Link::spawn` | the controller |
 //! | `send` | `msgsnd(IPC_NOWAIT)`; if the queue is full, `msgsnd` again, which sleeps | A or B |
+//! | (too big) | after `EAGAIN`, `msgctl(IPC_STAT)`: larger than the limit, it is not sent | A or B |
 //! | `recv` | `msgrcv(IPC_NOWAIT)`; if nothing matches, `msgrcv` again, which sleeps | A or B |
 //! | `show` | `msgctl(IPC_STAT)`, then `msgrcv(MSG_COPY \| IPC_NOWAIT)` for each message | the controller |
 //! | `limit` | `msgctl(IPC_STAT)`, `msgctl(IPC_SET)` | the controller |
@@ -94,7 +95,11 @@
 //! key, and removed by the controller on every way out: `quit`, end of
 //! input, an error, a panic (`Queue`'s `Drop`), and SIGINT or SIGTERM
 //! (exit status 130 or 143; A and B ignore SIGINT, and the controller ends
-//! them).
+//! them). If the queue is removed from outside (`ipcrm -q`, which wakes a
+//! sleeper with `EIDRM`), the session ends at once with one line saying so,
+//! and exit status 1. A limit above `kernel.msgmnb` that the kernel refuses
+//! (`EPERM`), and a message larger than the limit, which could never fit,
+//! are explained, and the session goes on.
 
 mod command;
 mod compare;
@@ -108,9 +113,9 @@ mod worker;
 
 use std::process::ExitCode;
 
-use common::say;
 use sim::console::{self, Console, Interrupted, catch_signals};
 use sim::link::Link;
+use sim::say;
 
 use queue::Queue;
 use session::Sim;

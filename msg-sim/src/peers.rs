@@ -47,6 +47,17 @@ pub enum State {
     Sending(c_long, usize),
 }
 
+impl State {
+    /// The call a process in this state is asleep in.
+    pub fn call(self) -> Option<&'static str> {
+        match self {
+            State::Idle => None,
+            State::Receiving(_) => Some("msgrcv"),
+            State::Sending(..) => Some("msgsnd"),
+        }
+    }
+}
+
 /// What a process reported for one command.
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -130,23 +141,36 @@ impl Peers {
         self.console.say(format_args!("{indent}{line}{tail}"))
     }
 
-    /// The hint for a command to a process that is asleep, if it is.
+    /// The hint for a command to a process that is asleep, if it is: what
+    /// would wake it, which depends on what the other process is doing.
     pub fn busy(&mut self, who: char) -> Option<String> {
         let tag = self.process(who).link.tag();
-        let other = other(who).to_ascii_lowercase();
-        match self.process(who).state {
-            State::Idle => None,
-            State::Receiving(mtype) => Some(format!(
-                "{tag} is asleep in msgrcv, waiting for {}; it takes commands again once it wakes \
-                 (try: {other} send <text>)",
-                describe_type(mtype)
-            )),
-            State::Sending(_, len) => Some(format!(
-                "{tag} is asleep in msgsnd, waiting for room for {}; it takes commands again once it \
-                 wakes (try: {other} recv, or limit <bytes>)",
-                bytes(len)
-            )),
-        }
+        let other = other(who);
+        let (state, other_state) = (self.process(who).state, self.process(other).state);
+        let waiting = match state {
+            State::Idle => return None,
+            State::Receiving(mtype) => format!("msgrcv, waiting for {}", describe_type(mtype)),
+            State::Sending(_, len) => format!("msgsnd, waiting for room for {}", bytes(len)),
+        };
+        let way_out = match (state, other_state) {
+            (State::Receiving(_), State::Idle) => {
+                format!("try: {} send <text>", other.to_ascii_lowercase())
+            }
+            (_, State::Idle) => {
+                format!("try: {} recv, or limit <bytes>", other.to_ascii_lowercase())
+            }
+            // A deadlock: a larger limit wakes the one sender, whose
+            // message may wake the other; with no sender or two (which
+            // `limit` refuses to wake in a race), only quit ends it.
+            (State::Sending(..), State::Receiving(_))
+            | (State::Receiving(_), State::Sending(..)) => {
+                format!("{other} is asleep too; try: limit <bytes>, or quit")
+            }
+            _ => format!("{other} is asleep too: a deadlock that only quit ends"),
+        };
+        Some(format!(
+            "{tag} is asleep in {waiting}; it takes commands again once it wakes ({way_out})"
+        ))
     }
 
     /// The hint for a command that needs A and B both awake.

@@ -108,6 +108,11 @@ impl Queue {
         self.id
     }
 
+    /// Gives the guard up without removing the queue: someone else did.
+    pub fn forget(self) {
+        std::mem::forget(self);
+    }
+
     /// Removes the queue, once: the guard is not dropped afterwards.
     pub fn remove(self) -> Result<(), SysError> {
         msgctl_rmid(ManuallyDrop::new(self).id).perror("msgctl(IPC_RMID)")
@@ -144,6 +149,13 @@ pub fn set_limit(id: c_int, bytes: u64) -> Result<(), SysError> {
     // SAFETY: IPC_SET reads one msqid_ds from `ds`, which is one.
     let done = unsafe { libc::msgctl(id, IPC_SET, &raw mut ds) };
     Errno::result(done).perror("msgctl(IPC_SET)").map(drop)
+}
+
+/// `kernel.msgmnb`: the largest `msg_qbytes` that a process without
+/// `CAP_SYS_RESOURCE` may set, and every new queue's limit.
+pub fn msgmnb() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/msgmnb")
+        .map_or_else(|_| "unknown".to_owned(), |text| text.trim().to_owned())
 }
 
 fn msgctl_rmid(id: c_int) -> Result<(), Errno> {

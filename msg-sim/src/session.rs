@@ -5,13 +5,17 @@
 //! a command that wakes a sleeper it waits for the sleeper's report, so the
 //! transcript prints each event where it must happen.
 
+use std::fmt;
+
+use common::SysError;
 use libc::{c_int, c_long};
+use nix::errno::Errno;
 use sim::console::{Console, Input};
 use sim::link::Link;
 
 use crate::command::{COMMANDS, Command, parse};
 use crate::compare::compare;
-use crate::peers::{Peers, State, other};
+use crate::peers::{Outcome, Peers, State, other};
 use crate::queue::{self, Queue, bytes, describe_type, selects};
 use crate::view::show;
 
@@ -52,15 +56,18 @@ impl Sim {
                 Input::End => return Ok(()),
                 Input::Event(n) => {
                     let who = if n == 0 { 'A' } else { 'B' };
-                    self.peers.settle(who, "")?;
-                    self.peers.process(who).state = State::Idle;
+                    self.settle_woken(who)?;
                     continue;
                 }
             };
             match parse(&line) {
                 Ok(None) => {}
                 Ok(Some(Command::Quit)) => return Ok(()),
-                Ok(Some(command)) => self.run(command)?,
+                Ok(Some(command)) => {
+                    if let Err(error) = self.run(command) {
+                        return Err(self.explain(error));
+                    }
+                }
                 Err(hint) => self.peers.console.say(hint)?,
             }
         }
@@ -83,6 +90,9 @@ impl Sim {
             return self.peers.console.say(hint);
         }
         let outcome = self.peers.order(who, &format!("send {mtype} {text}"), "")?;
+        self.check_failure(&outcome, |errno| {
+            format!("{who}'s msgsnd failed with {errno:?}")
+        })?;
         if outcome.blocked {
             self.peers.process(who).state = State::Sending(mtype, text.len());
             self.peers
@@ -108,8 +118,7 @@ impl Sim {
                 "{tag} waits for {}: the kernel hands it {who}'s message and wakes it",
                 describe_type(wanted)
             ))?;
-            self.peers.settle(other, "")?;
-            self.peers.process(other).state = State::Idle;
+            self.settle_woken(other)?;
         }
         Ok(())
     }
@@ -120,6 +129,9 @@ impl Sim {
         }
         let before = queue::stat(self.id)?;
         let outcome = self.peers.order(who, &format!("recv {mtype}"), "")?;
+        self.check_failure(&outcome, |errno| {
+            format!("{who}'s msgrcv failed with {errno:?}")
+        })?;
         if outcome.blocked {
             self.peers.process(who).state = State::Receiving(mtype);
             self.peers
@@ -149,7 +161,17 @@ impl Sim {
             );
         }
         let old = queue::stat(self.id)?.msg_qbytes;
-        queue::set_limit(self.id, limit)?;
+        if let Err(error) = queue::set_limit(self.id, limit) {
+            if error.errno() != Some(Errno::EPERM) {
+                return Err(error.into());
+            }
+            // Above kernel.msgmnb, only a privileged process may go.
+            return self.peers.console.say(format_args!(
+                "limit {limit}: msgctl(IPC_SET) fails with EPERM: only a privileged process \
+                 (CAP_SYS_RESOURCE) may set a limit above kernel.msgmnb, {} here; the limit stays {old}",
+                queue::msgmnb()
+            ));
+        }
         self.peers.console.say(format_args!(
             "msgctl(queue {}, IPC_SET): msg_qbytes {old} -> {limit}: the queue now holds at most {limit} bytes of text",
             self.id
@@ -176,12 +198,71 @@ impl Sim {
             "the queue has room now for the {} that {tag} sends: the kernel wakes it",
             bytes(len)
         ))?;
-        let outcome = self.peers.settle(who, "")?;
-        self.peers.process(who).state = State::Idle;
+        let outcome = self.settle_woken(who)?;
         if outcome.fact("sent") > 0 {
             self.sent(who, mtype)?;
         }
         Ok(())
+    }
+
+    /// Prints the report of `who`, which was asleep in the queue and woke;
+    /// if it woke because the queue is gone, that ends the session.
+    fn settle_woken(&mut self, who: char) -> anyhow::Result<Outcome> {
+        let call = self.peers.process(who).state.call().unwrap_or("its call");
+        let outcome = self.peers.settle(who, "")?;
+        self.peers.process(who).state = State::Idle;
+        let tag = self.peers.process(who).link.tag();
+        self.check_failure(&outcome, |errno| {
+            format!("{tag} woke from {call} with {errno:?}")
+        })?;
+        Ok(outcome)
+    }
+
+    /// After a process reported that its call failed (with the `errno`
+    /// fact): if the queue is gone, the session ends with
+    /// [`QueueRemoved`], whose reason `how(errno)` says.
+    fn check_failure(
+        &mut self,
+        outcome: &Outcome,
+        how: impl FnOnce(Errno) -> String,
+    ) -> anyhow::Result<()> {
+        match i32::try_from(outcome.fact("errno")).map(Errno::from_raw) {
+            Ok(Errno::UnknownErrno) | Err(_) => Ok(()),
+            Ok(errno) => self.check_queue(how(errno)),
+        }
+    }
+
+    /// Whether the queue is still there (`msgctl(IPC_STAT)`); if it is
+    /// not, someone else removed it, which ends the session: `how` says
+    /// how the controller found out.
+    fn check_queue(&mut self, how: String) -> anyhow::Result<()> {
+        match queue::stat(self.id).map_err(|error| error.errno()) {
+            Err(Some(Errno::EINVAL | Errno::EIDRM)) => {
+                // Nothing left to remove: the guard goes without a word.
+                if let Some(queue) = self.queue.take() {
+                    queue.forget();
+                }
+                Err(QueueRemoved { id: self.id, how }.into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A command's error: a call on the queue that failed because the queue
+    /// is gone becomes [`QueueRemoved`]; any other error is kept.
+    fn explain(&mut self, error: anyhow::Error) -> anyhow::Error {
+        let failed = error
+            .downcast_ref::<SysError>()
+            .and_then(|sys| Some((sys.call().to_owned(), sys.errno()?)));
+        match failed {
+            Some((call, errno @ (Errno::EINVAL | Errno::EIDRM))) => {
+                match self.check_queue(format!("{call} failed with {errno:?}")) {
+                    Err(removed) => removed,
+                    Ok(()) => error,
+                }
+            }
+            _ => error,
+        }
     }
 
     /// Says so when neither process can take a command.
@@ -225,7 +306,7 @@ impl Sim {
                 ))?;
             }
             if let Some(queue) = self.queue.take() {
-                queue.remove()?;
+                queue.remove().map_err(|error| removed(self.id, error))?;
                 self.peers
                     .console
                     .say(format_args!("queue {} removed (msgctl IPC_RMID)", self.id))?;
@@ -242,10 +323,46 @@ impl Sim {
             }
         }
         if let Some(queue) = queue {
-            queue.remove()?;
+            queue.remove().map_err(|error| removed(id, error))?;
             console.say(format_args!("queue {id} removed (msgctl IPC_RMID)"))?;
         }
         Ok(())
+    }
+}
+
+/// The queue was removed from outside the session (`ipcrm -q`, or another
+/// program's `msgctl(IPC_RMID)`): A and B can do nothing more with it, so
+/// the session ends, with this one line. `how` says how the controller
+/// found out.
+#[derive(Debug)]
+pub struct QueueRemoved {
+    id: c_int,
+    how: String,
+}
+
+impl fmt::Display for QueueRemoved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let QueueRemoved { id, how } = self;
+        write!(
+            f,
+            "queue {id} was removed from outside the session (ipcrm -q {id}, or msgctl IPC_RMID \
+             in another program): {how}; A and B ended"
+        )
+    }
+}
+
+impl std::error::Error for QueueRemoved {}
+
+/// `msgctl(IPC_RMID)` at quit failed: with `EINVAL` or `EIDRM`, the queue
+/// was already gone, removed from outside.
+fn removed(id: c_int, error: SysError) -> anyhow::Error {
+    match error.errno() {
+        Some(errno @ (Errno::EINVAL | Errno::EIDRM)) => QueueRemoved {
+            id,
+            how: format!("{} failed with {errno:?}", error.call()),
+        }
+        .into(),
+        _ => error.into(),
     }
 }
 

@@ -19,7 +19,8 @@ use libc::{IPC_NOWAIT, c_int, c_long};
 use nix::errno::Errno;
 
 use crate::queue::{
-    MAX_TEXT, Message, TYPE_BYTES, copied, describe_type, failure, msgrcv, msgsnd, quoted,
+    self, MAX_TEXT, Message, TYPE_BYTES, bytes, copied, describe_type, failure, msgrcv, msgsnd,
+    quoted,
 };
 use crate::segment::Attached;
 use sim::link::Worker;
@@ -68,6 +69,22 @@ fn send(link: &mut Worker, queue: c_int, mtype: c_long, text: &str) -> anyhow::R
             link.say(format!(
                 "{tag}: {call} with IPC_NOWAIT fails with EAGAIN: the queue has no room for {len} more bytes"
             ))?;
+            // The kernel lets a sender on only once its message fits under
+            // the limit (msg_fits_inqueue): one larger than the limit never
+            // does, and no receive makes room for it.
+            let limit = match queue::stat(queue) {
+                Ok(ds) => ds.msg_qbytes,
+                Err(error) => return failed(link, &format!("{tag}: {error}"), error.errno()),
+            };
+            if u64::try_from(len)? > limit {
+                let name = tag.chars().next().unwrap_or('?');
+                return link.say(format!(
+                    "{tag}: {} are more than the queue's limit, msg_qbytes {limit} (msgctl IPC_STAT): \
+                     the message can never fit, and msgsnd without IPC_NOWAIT would sleep forever, \
+                     so {name} does not call it (limit {len} or more first)",
+                    bytes(len)
+                ));
+            }
             link.say(format!(
                 "{tag} calls msgsnd again without IPC_NOWAIT, and sleeps in the kernel until there is room"
             ))?;
@@ -78,11 +95,15 @@ fn send(link: &mut Worker, queue: c_int, mtype: c_long, text: &str) -> anyhow::R
                     copied(len)
                 ))?,
                 Err(errno) => {
-                    return link.say(format!("{tag} woke: msgsnd failed with {}", failure(errno)));
+                    let line = format!("{tag} woke: msgsnd failed with {}", failure(errno));
+                    return failed(link, &line, Some(errno));
                 }
             }
         }
-        Err(errno) => return link.say(format!("{tag}: {call} failed with {}", failure(errno))),
+        Err(errno) => {
+            let line = format!("{tag}: {call} failed with {}", failure(errno));
+            return failed(link, &line, Some(errno));
+        }
     }
     link.fact("sent", u64::try_from(len)?)
 }
@@ -122,13 +143,25 @@ fn receive(link: &mut Worker, queue: c_int, mtype: c_long) -> anyhow::Result<()>
                     len
                 }
                 Err(errno) => {
-                    return link.say(format!("{tag} woke: msgrcv failed with {}", failure(errno)));
+                    let line = format!("{tag} woke: msgrcv failed with {}", failure(errno));
+                    return failed(link, &line, Some(errno));
                 }
             }
         }
-        Err(errno) => return link.say(format!("{tag}: {call} failed with {}", failure(errno))),
+        Err(errno) => {
+            let line = format!("{tag}: {call} failed with {}", failure(errno));
+            return failed(link, &line, Some(errno));
+        }
     };
     link.fact("received", u64::try_from(len)?)
+}
+
+/// Says how a call failed, and tells the controller its `errno`, for it to
+/// find out whether the queue is gone.
+fn failed(link: &mut Worker, line: &str, errno: Option<Errno>) -> anyhow::Result<()> {
+    link.say(line)?;
+    let errno = errno.map_or(0, |errno| errno as i32);
+    link.fact("errno", u64::try_from(errno)?)
 }
 
 // compare: what B and A do for each of its two hand-overs.

@@ -83,7 +83,11 @@
 //! `IPC_PRIVATE` with mode 0600, so no other program meets it by key, and
 //! removed by the controller on every way out: `quit`, end of input, an
 //! error, a panic (`Segment`'s `Drop`), and SIGINT or SIGTERM (exit status
-//! 130 or 143; A and B ignore SIGINT, and the controller ends them).
+//! 130 or 143; A and B ignore SIGINT, and the controller ends them). If
+//! someone removes it from outside meanwhile (`ipcrm -m`), it stays usable
+//! while attached, as Linux does: `show` says it is marked for removal
+//! (`SHM_DEST`), and the session ends as usual, saying that the segment
+//! went with the last `shmdt`.
 
 mod command;
 mod segment;
@@ -93,7 +97,7 @@ mod worker;
 
 use std::process::ExitCode;
 
-use common::say;
+use sim::say;
 
 use segment::{Mapping, SEGMENT_LEN, Segment};
 use session::{Sim, finish_command};
@@ -166,8 +170,14 @@ fn run() -> anyhow::Result<()> {
                 }
             }
             mapping.detach()?;
-            segment.remove()?;
-            say!("segment {id} removed (shmctl IPC_RMID)")?;
+            if segment.remove()? {
+                say!("segment {id} removed (shmctl IPC_RMID)")?;
+            } else {
+                say!(
+                    "segment {id} was already marked for removal from outside (ipcrm -m {id}, \
+                     or shmctl IPC_RMID): the kernel removed it at the last shmdt"
+                )?;
+            }
             Ok(())
         }
         Err(error) => {
@@ -175,11 +185,16 @@ fn run() -> anyhow::Result<()> {
             let terminal = sim.console.interactive();
             // Dropping the links kills and reaps A and B.
             drop(sim);
-            segment.remove()?;
+            let removed = segment.remove()?;
             if terminal {
                 say!("")?; // after the ^C the terminal echoed
             }
-            say!("interrupted by {signal}: A and B ended, segment {id} removed")?;
+            let how = if removed {
+                "removed"
+            } else {
+                "gone (it was marked for removal from outside)"
+            };
+            say!("interrupted by {signal}: A and B ended, segment {id} {how}")?;
             Ok(())
         }
     }

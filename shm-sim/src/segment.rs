@@ -64,14 +64,23 @@ impl Segment {
     }
 
     /// Removes the segment, once: the guard is not dropped afterwards.
-    pub fn remove(self) -> Result<(), SysError> {
-        shmctl_rmid(ManuallyDrop::new(self).id).perror("shmctl(IPC_RMID)")
+    /// `Ok(false)` if it was gone already: marked for removal from outside
+    /// (`ipcrm -m`), the kernel removed it when the last process detached.
+    pub fn remove(self) -> Result<bool, SysError> {
+        match shmctl_rmid(ManuallyDrop::new(self).id) {
+            Ok(()) => Ok(true),
+            Err(Errno::EINVAL | Errno::EIDRM) => Ok(false),
+            Err(errno) => Err(SysError::new("shmctl(IPC_RMID)", errno)),
+        }
     }
 }
 
 impl Drop for Segment {
     fn drop(&mut self) {
-        if let Err(errno) = shmctl_rmid(self.id) {
+        // Already gone (removed from outside): nothing is left.
+        if let Err(errno) = shmctl_rmid(self.id)
+            && !matches!(errno, Errno::EINVAL | Errno::EIDRM)
+        {
             let id = self.id;
             common::note!(
                 "shmctl(IPC_RMID): {}; remove segment {id} with `ipcrm -m {id}`",
@@ -89,6 +98,16 @@ pub fn stat(id: c_int) -> Result<libc::shmid_ds, SysError> {
     let done = unsafe { libc::shmctl(id, IPC_STAT, &raw mut ds) };
     Errno::result(done).perror("shmctl(IPC_STAT)")?;
     Ok(ds)
+}
+
+/// Linux's `SHM_DEST` in `shm_perm.mode`: someone called
+/// `shmctl(IPC_RMID)`, and the kernel removes the segment once the last
+/// process detaches it (`<linux/shm.h>`; the libc crate lacks it).
+const SHM_DEST: u32 = 0o1000;
+
+/// Whether the segment `stat` describes is marked for removal.
+pub fn marked_for_removal(stat: &libc::shmid_ds) -> bool {
+    u32::from(stat.shm_perm.mode) & SHM_DEST != 0
 }
 
 fn shmctl_rmid(id: c_int) -> Result<(), Errno> {

@@ -91,6 +91,14 @@ pub fn show(
          created by pid {}, last shmat/shmdt by pid {}",
         segment.shm_segsz, segment.shm_nattch, segment.shm_cpid, segment.shm_lpid
     ))?;
+    if segment::marked_for_removal(&segment) {
+        say(&format_args!(
+            "marked for removal (SHM_DEST in shm_perm.mode): removed from outside (ipcrm -m {id}, \
+             or shmctl IPC_RMID); the kernel frees it when the last of the {} attached detaches, \
+             and the session goes on with it",
+            segment.shm_nattch
+        ))?;
+    }
     say(&"the kernel saw the attaches, and no read or write: those are loads and stores")?;
     Ok(())
 }

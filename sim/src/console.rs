@@ -7,6 +7,9 @@
 //!   is unset or empty and `TERM` is not `dumb`.
 //! - From a script, it prints each command after the prompt itself, so the
 //!   output is the same transcript a person would see, without escape codes.
+//! - On a terminal, a line wider than the terminal is wrapped at spaces
+//!   ([`say`], [`wrap`]) rather than broken by the terminal mid-word; off a
+//!   terminal every line goes out as it is.
 //! - SIGINT and SIGTERM are blocked in the controller except while it waits
 //!   in `ppoll(2)`, so a signal can only arrive there: the handler stores the
 //!   signal in an atomic, `ppoll` fails with `EINTR`, and the wait returns
@@ -17,6 +20,7 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::ptr;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
@@ -127,6 +131,79 @@ pub fn wait_readable(
             Err(Errno::EINTR) => continue,
             Err(errno) => return Err(SysError::new("ppoll", errno).into()),
         }
+    }
+}
+
+/// Prints a line of the transcript (or several, separated by newlines) in
+/// one `write(2)`, as `common::say!` does. On a terminal, each line longer
+/// than the terminal is wide is first wrapped at spaces ([`wrap`]), so that
+/// the terminal does not break it mid-word; anywhere else (a pipe, a file,
+/// the tests) the text goes out unchanged.
+pub fn say(line: fmt::Arguments<'_>) -> Result<(), SysError> {
+    static ON_TERMINAL: OnceLock<bool> = OnceLock::new();
+    if !*ON_TERMINAL.get_or_init(|| io::stdout().is_terminal()) {
+        return common::say!("{line}");
+    }
+    // Asked at each line: the terminal may have been resized meanwhile.
+    let width = terminal_size::terminal_size_of(io::stdout()).map(|(width, _)| width.0.into());
+    common::say!("{}", wrap(&line.to_string(), width))
+}
+
+/// `say!("...", args)`: [`say`] with `format!`'s arguments.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::console::say(::std::format_args!($($arg)*))
+    };
+}
+
+/// `text` with each of its lines that is wider than `width` columns broken
+/// at spaces into lines that fit; a word longer than the width is split.
+/// A continuation is indented so that it reads as part of its line
+/// ([`hanging_indent`]). `None` (not a terminal, or no width known): `text`
+/// unchanged.
+pub fn wrap(text: &str, width: Option<usize>) -> String {
+    let Some(width) = width.filter(|&width| width > 0) else {
+        return text.to_owned();
+    };
+    let lines: Vec<String> = text
+        .split('\n')
+        .flat_map(|line| {
+            if textwrap::core::display_width(line) <= width {
+                return vec![line.to_owned()];
+            }
+            let indent = " ".repeat(hanging_indent(line, width));
+            let options = textwrap::Options::new(width)
+                .word_separator(textwrap::WordSeparator::AsciiSpace)
+                .subsequent_indent(&indent);
+            textwrap::wrap(line, options)
+                .into_iter()
+                .map(|piece| piece.trim_end().to_owned())
+                .collect()
+        })
+        .collect();
+    lines.join("\n")
+}
+
+/// Where the continuations of `line` start: under its second column if it
+/// has one (`  show      the kernel's view`: a list of commands), under
+/// its text if it is already deeply indented, else two columns in from it;
+/// but where that leaves less than 20 columns of `width`, two columns in.
+fn hanging_indent(line: &str, width: usize) -> usize {
+    let text = line.trim_start();
+    let indent = line.len() - text.len();
+    let column = text
+        .find("  ")
+        .and_then(|gap| {
+            let after = &text[gap..];
+            let column = gap + (after.len() - after.trim_start().len());
+            (column < text.len()).then_some(indent + column)
+        })
+        .unwrap_or(if indent >= 8 { indent } else { indent + 2 });
+    match column {
+        column if column + 20 <= width => column,
+        _ if width >= 10 => 2,
+        _ => 0,
     }
 }
 
@@ -249,9 +326,9 @@ impl Console {
         }
     }
 
-    /// Prints one line of the transcript.
+    /// Prints one line of the transcript (see [`say`]).
     pub fn say(&self, line: impl fmt::Display) -> anyhow::Result<()> {
-        common::say!("{line}")?;
+        say(format_args!("{line}"))?;
         Ok(())
     }
 
@@ -295,5 +372,81 @@ impl Console {
             }
             self.stdin.fill()?;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &str = "B (pid 19372): msgrcv(queue 622593, any type) with IPC_NOWAIT fails \
+                          with ENOMSG: no such message is queued";
+
+    #[test]
+    fn off_a_terminal_the_text_is_unchanged() {
+        let long = REPORT.repeat(3);
+        assert_eq!(wrap(&long, None), long);
+        assert_eq!(wrap(&long, Some(0)), long);
+    }
+
+    #[test]
+    fn a_line_that_fits_is_unchanged() {
+        assert_eq!(wrap(REPORT, Some(REPORT.len())), REPORT);
+        assert_eq!(wrap("  a\n\nb", Some(3)), "  a\n\nb");
+    }
+
+    #[test]
+    fn a_long_line_breaks_at_spaces_never_mid_word() {
+        for width in [20, 40, 79] {
+            let wrapped = wrap(REPORT, Some(width));
+            let lines: Vec<&str> = wrapped.lines().collect();
+            assert!(lines.len() > 1, "{width}: {wrapped}");
+            for line in &lines {
+                assert!(line.len() <= width, "{width}: {line:?} in {wrapped}");
+                assert!(!line.ends_with(' '), "{line:?}");
+            }
+            // The continuations are indented two columns, and the words,
+            // read in order, are the line's words, each whole.
+            assert!(lines[1..].iter().all(|line| line.starts_with("  ")));
+            let words: Vec<&str> = wrapped.split_whitespace().collect();
+            assert_eq!(words, REPORT.split_whitespace().collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn an_indented_line_keeps_its_indent_and_each_line_wraps_alone() {
+        let text = "short\n    queued, oldest first (msgrcv with MSG_COPY copies a message)";
+        assert_eq!(
+            wrap(text, Some(30)),
+            "short\n    queued, oldest first\n      (msgrcv with MSG_COPY\n      copies a message)"
+        );
+    }
+
+    #[test]
+    fn a_command_list_wraps_under_its_second_column() {
+        let help = "  show         the kernel's view of the queue (msgctl IPC_STAT)\n\
+                    \x20              and the queued messages";
+        assert_eq!(
+            wrap(help, Some(40)),
+            "  show         the kernel's view of the\n\
+             \x20              queue (msgctl IPC_STAT)\n\
+             \x20              and the queued messages"
+        );
+        // Too narrow for that: two columns in.
+        assert_eq!(
+            wrap("  show         the kernel's view", Some(24)),
+            "  show         the\n  kernel's view"
+        );
+    }
+
+    #[test]
+    fn colour_codes_take_no_room() {
+        let painted = "\x1b[1;33m68\x1b[0m 65 6c 6c 6f";
+        assert_eq!(wrap(painted, Some(14)), painted);
+    }
+
+    #[test]
+    fn a_word_wider_than_the_terminal_is_split() {
+        assert_eq!(wrap("abcdefgh", Some(4)), "abcd\nefgh");
     }
 }

@@ -115,6 +115,13 @@ impl Link {
         self.reports.fd()
     }
 
+    /// Ends the process now (SIGKILL) and reaps it, as dropping the link
+    /// would: for a controller that is leaving early and must see the
+    /// process gone before it removes what the process sleeps on.
+    pub fn end(&mut self) {
+        drop(self.child.take());
+    }
+
     /// Forwards one command.
     pub fn send(&mut self, command: &str) -> anyhow::Result<()> {
         let pipe = self

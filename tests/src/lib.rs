@@ -27,6 +27,7 @@ mod live;
 mod names;
 mod output;
 mod pipes;
+pub mod sims;
 pub mod sysv;
 mod sysv_example;
 mod users;

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::process::Command;
 
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
+use tests::check::{self, Level};
 use tests::{TIMEOUT, TestDir, closed_pipe, lines};
 
 const TRANSCRIPT: [&str; 6] = [
@@ -64,4 +65,22 @@ fn an_argument_is_bad_usage() {
         .code(2)
         .stdout("")
         .stderr("signals: unexpected argument now\nUsage: signals\n");
+}
+
+/// The checks any program written as this example must pass, from
+/// tests/examples/signals.toml: what a teacher runs with
+/// `cargo run -p tests -- signals PROGRAM`.
+#[test]
+fn passes_every_check_of_the_listing_level() {
+    let report = check::check_example("signals", cargo_bin!("signals"), Level::Listing);
+    assert!(report.all_passed(), "{}", report.text(false));
+}
+
+/// The robust level too: Ctrl-C, SIGTERM, a killed child, a crashed run, a
+/// closed stdout, each after every line.
+#[test]
+#[ignore = "opt-in, about 20 s: the same sweeps as faults.rs; cargo test -p signals -- --ignored"]
+fn passes_every_check_of_the_robust_level() {
+    let report = check::check_example("signals", cargo_bin!("signals"), Level::Robust);
+    assert!(report.all_passed(), "{}", report.text(false));
 }

@@ -21,6 +21,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod check;
 pub mod faults;
 mod live;
 mod names;

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use report::{CheckResult, Report};
+pub use robust::quiet_guarded_panics;
 pub use spec::Spec;
 
 /// Which checks to run.

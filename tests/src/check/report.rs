@@ -135,7 +135,7 @@ impl Report {
     /// The checklist as Gradescope's `results.json`.
     pub fn json(&self) -> String {
         let document = Results {
-            score: self.passed() as f64,
+            score: self.passed(),
             output: format!("{}\n{}", self.title(), self.score_line())
                 + &self
                     .notes
@@ -148,8 +148,8 @@ impl Report {
                 .map(|r| Test {
                     number: r.number,
                     name: r.name.clone(),
-                    score: if r.passed { 1.0 } else { 0.0 },
-                    max_score: 1.0,
+                    score: u32::from(r.passed),
+                    max_score: 1,
                     status: if r.passed { "passed" } else { "failed" },
                     output: r.output.clone(),
                     tags: vec![r.level.name()],
@@ -163,7 +163,7 @@ impl Report {
 /// Gradescope's `results.json`, the fields the checker fills.
 #[derive(Serialize)]
 struct Results {
-    score: f64,
+    score: usize,
     output: String,
     tests: Vec<Test>,
 }
@@ -172,8 +172,8 @@ struct Results {
 struct Test {
     number: &'static str,
     name: String,
-    score: f64,
-    max_score: f64,
+    score: u32,
+    max_score: u32,
     status: &'static str,
     output: String,
     tags: Vec<&'static str>,

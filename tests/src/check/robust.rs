@@ -80,7 +80,10 @@ pub fn check(session: &Session<'_>, pipe_lines: &[String], report: &mut Report) 
 /// A check that panicked (a helper of the tests crate gave up waiting)
 /// failed, with the helper's message.
 fn guarded(check: impl FnOnce() -> Result<String, String>) -> Result<String, String> {
-    panic::catch_unwind(AssertUnwindSafe(check)).unwrap_or_else(|payload| {
+    GUARDED.set(true);
+    let outcome = panic::catch_unwind(AssertUnwindSafe(check));
+    GUARDED.set(false);
+    outcome.unwrap_or_else(|payload| {
         let message = payload
             .downcast_ref::<String>()
             .cloned()
@@ -88,6 +91,23 @@ fn guarded(check: impl FnOnce() -> Result<String, String>) -> Result<String, Str
             .unwrap_or_default();
         Err(format!("the check could not go on: {message}"))
     })
+}
+
+thread_local! {
+    /// Set while a check runs whose panic becomes its failure.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs a panic hook that keeps quiet about a panic that a check turns
+/// into its failure (its message is in the checklist), and reports any
+/// other as the checker's own error.
+pub fn quiet_guarded_panics() {
+    let default = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        if !GUARDED.get() {
+            default(info);
+        }
+    }));
 }
 
 /// Where the runs of a sweep stop: after each line of a normal run into a

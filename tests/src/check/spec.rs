@@ -175,6 +175,15 @@ pub fn find(name: &str) -> Option<Result<Spec, String>> {
     Some(parse(text).map_err(|e| format!("tests/examples/{name}.toml: {e}")))
 }
 
+/// The transcript of the built-in example `name`, for a test; panics if
+/// there is no such example.
+pub fn transcript(name: &str) -> Vec<String> {
+    find(name)
+        .unwrap_or_else(|| panic!("no example {name}"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .transcript
+}
+
 /// Parses and validates an example's file.
 pub fn parse(text: &str) -> Result<Spec, String> {
     let spec: Spec = toml::from_str(text).map_err(|e| e.to_string())?;

@@ -1,8 +1,8 @@
 //! A transcript's lines as patterns (`{id}`, `{n}`: a decimal number;
-//! `{address}`: 0x and hex digits), and the checks on the lines a run
-//! printed: the same lines as often as the transcript has them, the orders,
-//! the pairs, the running totals. Each check returns `Err` with what was
-//! expected and what was seen.
+//! `{address}`: 0x and lowercase hex digits, as `%p` prints), and the checks
+//! on the lines a run printed: the same lines as often as the transcript has
+//! them, the orders, the pairs, the running totals. Each check returns `Err`
+//! with what was expected and what was seen.
 
 use std::collections::BTreeMap;
 
@@ -32,10 +32,9 @@ pub fn matches(pattern: &str, line: &str) -> Option<Vec<i64>> {
             }
             "address" => {
                 let hex = line.strip_prefix("0x")?;
-                2 + hex.len()
-                    - hex
-                        .trim_start_matches(|c: char| c.is_ascii_hexdigit())
-                        .len()
+                // As %p prints it: lowercase.
+                let digit = |c: char| c.is_ascii_digit() || ('a'..='f').contains(&c);
+                2 + hex.len() - hex.trim_start_matches(digit).len()
             }
             _ => return None,
         };
@@ -251,6 +250,7 @@ mod tests {
         assert_eq!(matches("to {n}", "to 55"), Some(vec![55]));
         assert_eq!(matches("at {address}", "at 0x7fdcaa50f000"), Some(vec![]));
         assert_eq!(matches("at {address}", "at 0x"), None);
+        assert_eq!(matches("at {address}", "at 0x7FDC"), None);
         assert_eq!(matches("plain", "plain"), Some(vec![]));
         assert_eq!(matches("plain", "plain!"), None);
     }

@@ -337,3 +337,19 @@ fn help_lists_the_examples_and_the_levels() {
     }
     assert!(text.contains("--level robust"), "{text}");
 }
+
+#[test]
+fn a_program_that_cannot_be_run_fails_every_check_and_says_why() {
+    let dir = TestDir::new();
+    let missing = dir.join("a.out");
+    let output = checker(&["pipe", "--level", "robust"], &missing);
+    let text = String::from_utf8(output.stdout).unwrap();
+
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.ends_with("Score: 0/10 checks passed\n"), "{text}");
+    let why = format!(
+        "could not run {}: No such file or directory",
+        missing.display()
+    );
+    assert_eq!(text.matches(&why).count(), 10, "{text}");
+}

@@ -169,8 +169,8 @@ impl<'a> Session<'a> {
     }
 
     /// The listing's checks; returns the lines of the run into a pipe (where
-    /// the robust level stops runs).
-    pub fn check(&self, report: &mut Report) -> Vec<String> {
+    /// the robust level stops runs), or why the program could not be run.
+    pub fn check(&self, report: &mut Report) -> Result<Vec<String>, String> {
         let spec = self.spec;
         let names = names(spec);
         let name = |number: &str| {
@@ -217,7 +217,7 @@ impl<'a> Session<'a> {
                 for (number, name) in names {
                     report.push(number, Level::Listing, name, Err(e.clone()));
                 }
-                return Vec::new();
+                return Err(e);
             }
         };
         let (run, left_on_terminal) = terminal;
@@ -308,7 +308,7 @@ impl<'a> Session<'a> {
                 ))
             },
         );
-        piped.lines
+        Ok(piped.lines)
     }
 }
 

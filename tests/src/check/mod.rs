@@ -77,7 +77,14 @@ pub fn check(spec: &Spec, program: &Path, level: Level, waiting: &mut dyn FnMut(
     }
     let pipe_lines = session.check(&mut report);
     if level == Level::Robust {
-        robust::check(&session, &pipe_lines, &mut report);
+        match pipe_lines {
+            Ok(lines) => robust::check(&session, &lines, &mut report),
+            Err(e) => {
+                for (number, name) in robust::names(spec) {
+                    report.push(number, Level::Robust, name, Err(e.clone()));
+                }
+            }
+        }
     }
     report
 }

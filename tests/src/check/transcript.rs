@@ -119,10 +119,15 @@ pub fn same_lines(spec: &Spec, lines: &[String]) -> Result<(), String> {
 /// C program that forks with lines still in its stdio buffer prints twice.
 pub fn repeated(spec: &Spec, lines: &[String]) -> Result<(), String> {
     let expected = expected_counts(spec);
-    let mut seen: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    // Each transcript line printed, in the order first printed.
+    let mut seen: Vec<(&str, Vec<&str>)> = Vec::new();
     for line in lines {
-        if let Some(pattern) = normalise(spec, line) {
-            seen.entry(pattern).or_default().push(line);
+        let Some(pattern) = normalise(spec, line) else {
+            continue;
+        };
+        match seen.iter_mut().find(|(p, _)| *p == pattern) {
+            Some((_, printed)) => printed.push(line),
+            None => seen.push((pattern, vec![line])),
         }
     }
     let mut problems = Vec::new();

@@ -353,3 +353,38 @@ fn a_program_that_cannot_be_run_fails_every_check_and_says_why() {
     );
     assert_eq!(text.matches(&why).count(), 10, "{text}");
 }
+
+#[test]
+fn two_checks_of_one_fixed_name_take_turns() {
+    let dir = TestDir::new();
+    let socket = dir.join("shared");
+    let text = include_str!("../examples/uds.toml")
+        .replace("/tmp/ipc_socket", &socket.display().to_string());
+    let spec = spec::parse(&text).unwrap();
+    // Prints the transcript slowly enough for the other check to come.
+    let path = dir.join("slow");
+    let lines: String = spec
+        .transcript
+        .iter()
+        .map(|l| format!("echo '{l}'\n"))
+        .collect();
+    fs::write(&path, format!("#!/bin/sh\nsleep 0.3\n{lines}")).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+
+    let checks: Vec<_> = (0..2)
+        .map(|_| {
+            let (spec, path) = (spec.clone(), path.clone());
+            std::thread::spawn(move || {
+                let mut waited = false;
+                let report = check::check(&spec, &path, Level::Listing, &mut |_| waited = true);
+                (report, waited)
+            })
+        })
+        .collect();
+    let results: Vec<_> = checks.into_iter().map(|c| c.join().unwrap()).collect();
+
+    for (report, _) in &results {
+        assert!(report.all_passed(), "{}", report.text(false));
+    }
+    assert_eq!(results.iter().filter(|(_, waited)| *waited).count(), 1);
+}

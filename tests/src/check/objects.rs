@@ -7,9 +7,10 @@
 //! is claimed by [`TestDir`], and a fixed name is checked free under its
 //! lock) and is there after it, owned by this user.
 
-use std::fs::{self, File};
-use std::os::fd::AsRawFd;
+use std::fs;
+use std::os::linux::net::SocketAddrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::net::{SocketAddr, UnixListener};
 use std::path::{Path, PathBuf};
 
 use super::spec::{Kind, Object};
@@ -168,35 +169,34 @@ pub fn clean_up(places: &[Place]) -> Vec<String> {
         .collect()
 }
 
-/// A lock held for as long as a check uses a machine-wide name: an `flock`
-/// on a file in /tmp named after it, released when dropped (or when the
-/// checker dies).
+/// A lock held for as long as a check uses a machine-wide name: an
+/// abstract Unix socket bound to a name made from it, which no other
+/// process can bind until this one closes it (or dies), and which leaves no
+/// file behind. The same kind of claim as [`TestDir`]'s.
 #[derive(Debug)]
 pub struct NameLock {
-    _file: File,
+    _claim: UnixListener,
 }
 
 impl NameLock {
     /// Takes the lock of `name`, waiting for another check that holds it;
     /// `waiting` is called once if it has to wait.
     pub fn take(name: &Path, waiting: impl FnOnce()) -> std::io::Result<Self> {
-        let file_name: String = name
-            .to_string_lossy()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        let path = std::env::temp_dir().join(format!("ipc-check-{file_name}.lock"));
-        let file = File::options().create(true).append(true).open(&path)?;
-        let fd = file.as_raw_fd();
-        // SAFETY: flock takes a descriptor we own, no pointers.
-        if unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            waiting();
-            // SAFETY: as above.
-            if unsafe { libc::flock(fd, libc::LOCK_EX) } != 0 {
-                return Err(std::io::Error::last_os_error());
+        let address = SocketAddr::from_abstract_name(format!("ipc-check {}", name.display()))?;
+        let mut waiting = Some(waiting);
+        loop {
+            match UnixListener::bind_addr(&address) {
+                Ok(claim) => return Ok(Self { _claim: claim }),
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    if let Some(waiting) = waiting.take() {
+                        waiting();
+                    }
+                    // Another check holds it: try again shortly.
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => return Err(e),
             }
         }
-        Ok(Self { _file: file })
     }
 }
 

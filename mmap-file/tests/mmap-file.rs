@@ -17,14 +17,13 @@ use tests::{TIMEOUT, TestDir, assert_each_line_once, closed_pipe, exists, lines}
 const PARENT: &str = "Hello from the parent via a memory-mapped file!";
 const CHILD: &str = "Hello from the child via the same file!";
 
+/// The transcript of tests/examples/mmap-file.toml (the checker's data),
+/// with the file shown as `shown`.
 fn transcript(shown: &str) -> Vec<String> {
-    vec![
-        format!("Mapped {shown} (4096 bytes)"),
-        format!("Parent wrote: {PARENT}"),
-        format!("Child read: {PARENT}"),
-        format!("Parent read reply: {CHILD}"),
-        format!("File {shown} still holds: {PARENT}"),
-    ]
+    check::spec::transcript("mmap-file")
+        .iter()
+        .map(|line| line.replace("ipc_mmap.dat", shown))
+        .collect()
 }
 
 /// The file holds 4096 bytes, with each message and its NUL at its offset.

@@ -11,19 +11,19 @@ use std::path::Path;
 use std::process::Command;
 
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
+use tests::check::{self, Level};
 use tests::{TIMEOUT, TestDir, assert_each_line_once, closed_pipe, exists, lines};
 
 const PARENT: &str = "Hello from the parent via a memory-mapped file!";
 const CHILD: &str = "Hello from the child via the same file!";
 
+/// The transcript of tests/examples/mmap-file.toml (the checker's data),
+/// with the file shown as `shown`.
 fn transcript(shown: &str) -> Vec<String> {
-    vec![
-        format!("Mapped {shown} (4096 bytes)"),
-        format!("Parent wrote: {PARENT}"),
-        format!("Child read: {PARENT}"),
-        format!("Parent read reply: {CHILD}"),
-        format!("File {shown} still holds: {PARENT}"),
-    ]
+    check::spec::transcript("mmap-file")
+        .iter()
+        .map(|line| line.replace("ipc_mmap.dat", shown))
+        .collect()
 }
 
 /// The file holds 4096 bytes, with each message and its NUL at its offset.
@@ -163,4 +163,21 @@ fn bad_usage_prints_the_usage_line_and_exits_2() {
         .code(2)
         .stdout("")
         .stderr("mmap-file: unexpected argument b\nUsage: mmap-file [FILE]\n");
+}
+
+/// The checks any program written as this example must pass, from
+/// tests/examples/mmap-file.toml: what a teacher runs with
+/// `cargo run -p tests -- mmap-file PROGRAM`.
+#[test]
+fn passes_every_check_of_the_listing_level() {
+    let report = check::check_example("mmap-file", cargo_bin!("mmap-file"), Level::Listing);
+    assert!(report.all_passed(), "{}", report.text(false));
+}
+
+/// The robust level too: Ctrl-C, SIGTERM, a killed child, a crashed run, a
+/// closed stdout, each after every line.
+#[test]
+fn passes_every_check_of_the_robust_level() {
+    let report = check::check_example("mmap-file", cargo_bin!("mmap-file"), Level::Robust);
+    assert!(report.all_passed(), "{}", report.text(false));
 }

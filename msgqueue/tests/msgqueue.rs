@@ -4,6 +4,7 @@
 
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
 use predicates::prelude::*;
+use tests::check::{self, Level};
 use tests::sysv::{self, Kind};
 use tests::{
     SysvExample, TIMEOUT, TestDir, assert_each_line_once, assert_in_order, assert_same_lines, lines,
@@ -126,4 +127,21 @@ fn help_prints_the_usage() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with("Usage: msgqueue [FTOK_PATH]\n"));
+}
+
+/// The checks any program written as this example must pass, from
+/// tests/examples/msgqueue.toml: what a teacher runs with
+/// `cargo run -p tests -- msgqueue PROGRAM`.
+#[test]
+fn passes_every_check_of_the_listing_level() {
+    let report = check::check_example("msgqueue", cargo_bin!("msgqueue"), Level::Listing);
+    assert!(report.all_passed(), "{}", report.text(false));
+}
+
+/// The robust level too: Ctrl-C, SIGTERM, a killed child, a crashed run, a
+/// closed stdout, each after every line.
+#[test]
+fn passes_every_check_of_the_robust_level() {
+    let report = check::check_example("msgqueue", cargo_bin!("msgqueue"), Level::Robust);
+    assert!(report.all_passed(), "{}", report.text(false));
 }

@@ -7,6 +7,7 @@ use std::process::Command;
 
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
 use predicates::prelude::*;
+use tests::check::{self, Level};
 use tests::{TIMEOUT, TestDir, assert_same_lines, closed_pipe, lines};
 
 #[test]
@@ -20,13 +21,10 @@ fn prints_the_transcript() {
         .stderr("");
     // The parent prints after its write and the child after its read: the
     // scheduler decides which comes first, so only the set is checked.
-    assert_same_lines(
-        &lines(&output.get_output().stdout),
-        &[
-            "Parent sent: Hello from parent via pipe!",
-            "Child received: Hello from parent via pipe!",
-        ],
-    );
+    // The lines are those of tests/examples/pipe.toml (the checker's data).
+    let transcript = check::spec::transcript("pipe");
+    let expected: Vec<&str> = transcript.iter().map(String::as_str).collect();
+    assert_same_lines(&lines(&output.get_output().stdout), &expected);
 }
 
 #[test]
@@ -72,4 +70,21 @@ fn help_prints_the_usage() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with("Usage: pipe\n"));
+}
+
+/// The checks any program written as this example must pass, from
+/// tests/examples/pipe.toml: what a teacher runs with
+/// `cargo run -p tests -- pipe PROGRAM`.
+#[test]
+fn passes_every_check_of_the_listing_level() {
+    let report = check::check_example("pipe", cargo_bin!("pipe"), Level::Listing);
+    assert!(report.all_passed(), "{}", report.text(false));
+}
+
+/// The robust level too: Ctrl-C, SIGTERM, a killed child, a crashed run, a
+/// closed stdout, each after every line.
+#[test]
+fn passes_every_check_of_the_robust_level() {
+    let report = check::check_example("pipe", cargo_bin!("pipe"), Level::Robust);
+    assert!(report.all_passed(), "{}", report.text(false));
 }

@@ -5,6 +5,7 @@
 use std::process::Command;
 
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
+use tests::check::{self, Level};
 use tests::sysv::{self, Kind};
 use tests::{FullPipe, SysvExample, TIMEOUT, TestDir, lines, wait_until};
 
@@ -146,4 +147,22 @@ fn a_semop_interrupted_by_a_stop_and_continue_is_retried() {
     let printed = lines(&stdout.finish());
     assert!(program.wait().unwrap().success(), "{printed:#?}");
     assert_mutual_exclusion(&printed[1..13]);
+}
+
+/// The checks any program written as this example must pass, from
+/// tests/examples/semaphore.toml: what a teacher runs with
+/// `cargo run -p tests -- semaphore PROGRAM`.
+#[test]
+fn passes_every_check_of_the_listing_level() {
+    let report = check::check_example("semaphore", cargo_bin!("semaphore"), Level::Listing);
+    assert!(report.all_passed(), "{}", report.text(false));
+}
+
+/// The robust level too: Ctrl-C, SIGTERM, a killed child, a crashed run, a
+/// closed stdout, each after every line.
+#[test]
+#[ignore = "opt-in, about 60 s: the same sweeps as faults.rs; cargo test -p semaphore -- --ignored"]
+fn passes_every_check_of_the_robust_level() {
+    let report = check::check_example("semaphore", cargo_bin!("semaphore"), Level::Robust);
+    assert!(report.all_passed(), "{}", report.text(false));
 }

@@ -10,6 +10,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::Command;
 
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
+use tests::check::{self, Level};
 use tests::{FullPipe, TIMEOUT, closed_pipe, dev_shm, exists, lines, wait_until};
 
 mod support;
@@ -121,4 +122,22 @@ fn a_closed_stdout_is_an_error_and_the_object_is_removed() {
     assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
     assert_stdout_closed_error(&stderr);
     assert!(!exists(&dev_shm(&name)), "{name} removed");
+}
+
+/// The checks any program written as this example must pass, from
+/// tests/examples/shm-mutex.toml: what a teacher runs with
+/// `cargo run -p tests -- shm-mutex PROGRAM`.
+#[test]
+fn passes_every_check_of_the_listing_level() {
+    let report = check::check_example("shm-mutex", cargo_bin!("shm-mutex"), Level::Listing);
+    assert!(report.all_passed(), "{}", report.text(false));
+}
+
+/// The robust level too: Ctrl-C, SIGTERM, a killed child, a crashed run, a
+/// closed stdout, each after every line.
+#[test]
+#[ignore = "opt-in, about 80 s: the same sweeps as faults.rs; cargo test -p shm-mutex -- --ignored"]
+fn passes_every_check_of_the_robust_level() {
+    let report = check::check_example("shm-mutex", cargo_bin!("shm-mutex"), Level::Robust);
+    assert!(report.all_passed(), "{}", report.text(false));
 }

@@ -3,6 +3,7 @@
 //! left behind.
 
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
+use tests::check::{self, Level};
 use tests::sysv::{self, Kind};
 use tests::{
     SysvExample, TIMEOUT, TestDir, assert_each_line_once, assert_in_order, assert_same_lines, lines,
@@ -121,4 +122,22 @@ fn bad_usage_prints_the_usage_line_and_exits_2() {
         .code(2)
         .stdout("")
         .stderr("shm-sysv: unexpected argument b\nUsage: shm-sysv [FTOK_PATH]\n");
+}
+
+/// The checks any program written as this example must pass, from
+/// tests/examples/shm-sysv.toml: what a teacher runs with
+/// `cargo run -p tests -- shm-sysv PROGRAM`.
+#[test]
+fn passes_every_check_of_the_listing_level() {
+    let report = check::check_example("shm-sysv", cargo_bin!("shm-sysv"), Level::Listing);
+    assert!(report.all_passed(), "{}", report.text(false));
+}
+
+/// The robust level too: Ctrl-C, SIGTERM, a killed child, a crashed run, a
+/// closed stdout, each after every line.
+#[test]
+#[ignore = "opt-in, about 30 s: the same sweeps as faults.rs; cargo test -p shm-sysv -- --ignored"]
+fn passes_every_check_of_the_robust_level() {
+    let report = check::check_example("shm-sysv", cargo_bin!("shm-sysv"), Level::Robust);
+    assert!(report.all_passed(), "{}", report.text(false));
 }

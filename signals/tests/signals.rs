@@ -6,16 +6,13 @@ use std::fs::File;
 use std::process::Command;
 
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
+use tests::check::{self, Level};
 use tests::{TIMEOUT, TestDir, closed_pipe, lines};
 
-const TRANSCRIPT: [&str; 6] = [
-    "Parent installed SIGUSR1 handler",
-    "Child sending SIGUSR1 to parent 3 times",
-    "Parent received SIGUSR1 1 time(s)",
-    "Parent sending SIGTERM to child",
-    "Child received SIGTERM, exiting cleanly",
-    "Child exited with status 0",
-];
+/// The transcript, from tests/examples/signals.toml (the checker's data).
+fn transcript() -> Vec<String> {
+    check::spec::transcript("signals")
+}
 
 #[test]
 fn prints_the_transcript_in_exactly_this_order() {
@@ -25,7 +22,7 @@ fn prints_the_transcript_in_exactly_this_order() {
         .assert()
         .success()
         .stderr("");
-    assert_eq!(lines(&output.get_output().stdout), TRANSCRIPT);
+    assert_eq!(lines(&output.get_output().stdout), transcript());
 }
 
 #[test]
@@ -38,7 +35,7 @@ fn prints_each_line_once_when_stdout_is_a_file() {
         .unwrap();
 
     assert!(status.success());
-    assert_eq!(lines(&std::fs::read(&path).unwrap()), TRANSCRIPT);
+    assert_eq!(lines(&std::fs::read(&path).unwrap()), transcript());
 }
 
 #[test]
@@ -64,4 +61,22 @@ fn an_argument_is_bad_usage() {
         .code(2)
         .stdout("")
         .stderr("signals: unexpected argument now\nUsage: signals\n");
+}
+
+/// The checks any program written as this example must pass, from
+/// tests/examples/signals.toml: what a teacher runs with
+/// `cargo run -p tests -- signals PROGRAM`.
+#[test]
+fn passes_every_check_of_the_listing_level() {
+    let report = check::check_example("signals", cargo_bin!("signals"), Level::Listing);
+    assert!(report.all_passed(), "{}", report.text(false));
+}
+
+/// The robust level too: Ctrl-C, SIGTERM, a killed child, a crashed run, a
+/// closed stdout, each after every line.
+#[test]
+#[ignore = "opt-in, about 20 s: the same sweeps as faults.rs; cargo test -p signals -- --ignored"]
+fn passes_every_check_of_the_robust_level() {
+    let report = check::check_example("signals", cargo_bin!("signals"), Level::Robust);
+    assert!(report.all_passed(), "{}", report.text(false));
 }

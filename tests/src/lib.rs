@@ -22,6 +22,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod c_compare;
+pub mod check;
 pub mod faults;
 mod live;
 mod names;

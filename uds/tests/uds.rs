@@ -8,6 +8,7 @@ use std::os::unix::net::UnixListener;
 use std::process::Command;
 
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
+use tests::check::{self, Level};
 use tests::{
     FullPipe, TIMEOUT, TestDir, assert_each_line_once, assert_in_order, assert_same_lines,
     closed_pipe, exists, lines, wait_until,
@@ -25,16 +26,10 @@ fn prints_the_transcript_and_removes_the_socket_file() {
         .stderr("");
     let lines = lines(&output.get_output().stdout);
 
-    assert_same_lines(
-        &lines,
-        &[
-            "Server waiting for connection...",
-            "Client connected to server",
-            "Server accepted connection",
-            "Server received: Hello from the client!",
-            "Client received: Hello from the server!",
-        ],
-    );
+    // The lines of tests/examples/uds.toml (the checker's data).
+    let transcript = check::spec::transcript("uds");
+    let expected: Vec<&str> = transcript.iter().map(String::as_str).collect();
+    assert_same_lines(&lines, &expected);
     // The server's steps, and the reply after the request it answers.
     assert_in_order(
         &lines,
@@ -182,4 +177,22 @@ fn a_closed_stdout_is_an_error_and_the_socket_file_is_removed() {
         "write stdout: Broken pipe\n"
     );
     assert!(!exists(&path), "socket file removed");
+}
+
+/// The checks any program written as this example must pass, from
+/// tests/examples/uds.toml: what a teacher runs with
+/// `cargo run -p tests -- uds PROGRAM`.
+#[test]
+fn passes_every_check_of_the_listing_level() {
+    let report = check::check_example("uds", cargo_bin!("uds"), Level::Listing);
+    assert!(report.all_passed(), "{}", report.text(false));
+}
+
+/// The robust level too: Ctrl-C, SIGTERM, a killed child, a crashed run, a
+/// closed stdout, each after every line.
+#[test]
+#[ignore = "opt-in, about 20 s: the same sweeps as faults.rs; cargo test -p uds -- --ignored"]
+fn passes_every_check_of_the_robust_level() {
+    let report = check::check_example("uds", cargo_bin!("uds"), Level::Robust);
+    assert!(report.all_passed(), "{}", report.text(false));
 }

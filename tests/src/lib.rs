@@ -22,6 +22,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod faults;
+pub mod interference;
 mod live;
 mod names;
 mod output;

@@ -90,7 +90,8 @@ fn the_socket_file_removed_while_the_server_waits_is_one_line() {
     // `rm /tmp/ipc_socket` from another terminal: the client can never
     // connect, and the server must not wait for it forever.
     std::fs::remove_file(&path).unwrap();
-    assert!(kill(client, libc::SIGCONT));
+    // The server may have ended the client already.
+    kill(client, libc::SIGCONT);
     let ended = running.finish();
 
     assert_one_line(
@@ -113,7 +114,8 @@ fn the_socket_file_replaced_while_the_server_waits_is_one_line_and_left_alone() 
     // client would talk to it.
     std::fs::remove_file(&path).unwrap();
     let impostor = UnixListener::bind(&path).unwrap();
-    assert!(kill(client, libc::SIGCONT));
+    // The server may have ended the client already.
+    kill(client, libc::SIGCONT);
     let ended = running.finish();
 
     assert_eq!(ended.code, Some(1), "{ended:#?}");
@@ -156,9 +158,16 @@ fn another_program_that_connects_first_and_talks_is_noticed() {
     let dir = TestDir::new();
     let path = dir.join("ipc_socket");
     let (running, client) = server_in_accept(&example(&path));
+    // The server stopped, so that the stranger's message is there when it
+    // accepts: what the C's server would print as the client's.
+    let server = running.pid();
+    assert!(kill(server, libc::SIGSTOP));
+    wait_until("the server is stopped", || state(server) == Some('T'));
     let mut stranger = UnixStream::connect(&path).unwrap();
     stranger.write_all(b"Hello from a stranger!").unwrap();
-    assert!(kill(client, libc::SIGCONT));
+    assert!(kill(server, libc::SIGCONT));
+    // The server may have ended the client already.
+    kill(client, libc::SIGCONT);
     let ended = running.finish();
 
     assert_eq!(ended.code, Some(1), "{ended:#?}");
@@ -191,7 +200,8 @@ fn another_program_that_connects_first_and_stays_silent_is_noticed() {
     let path = dir.join("ipc_socket");
     let (running, client) = server_in_accept(&example(&path));
     let stranger = UnixStream::connect(&path).unwrap();
-    assert!(kill(client, libc::SIGCONT));
+    // The server may have ended the client already.
+    kill(client, libc::SIGCONT);
     let ended = running.finish();
 
     assert_eq!(ended.code, Some(1), "{ended:#?}");

@@ -39,14 +39,18 @@ use crate::state::{self, Ended};
 /// that SIGINT or SIGTERM stopped exits quietly with 130 or 143; its parent
 /// prints the notice. A child whose stdout is closed (`| head -1`) exits
 /// quietly with 141, and its parent prints `write stdout: Broken pipe`, if
-/// its own write has not failed first: one line, not one per process.
+/// its own write has not failed first: one line, not one per process. So
+/// does a child whose stdout fails otherwise (`/dev/full`), with 200 + the
+/// errno.
 pub fn run_child(child: impl FnOnce() -> anyhow::Result<()>) -> ! {
     // A panic unwinds the child's own frames, and stops here.
     let status = match prepare_child().map(|()| panic::catch_unwind(AssertUnwindSafe(child))) {
         Ok(Ok(Ok(()))) => 0,
-        // Its stdout is closed (`| head -1`): the parent, which writes to
-        // the same stdout, says so, once.
-        Ok(Ok(Err(error))) if stdout_closed(&error) => STDOUT_CLOSED,
+        // Its stdout is closed (`| head -1`) or full (`/dev/full`): the
+        // parent, which writes to the same stdout, says so, once.
+        Ok(Ok(Err(error))) if stdout_failed(&error).is_some() => {
+            stdout_failed(&error).map_or(1, |(status, _)| status)
+        }
         Ok(Ok(Err(error))) | Err(error) => {
             // After Ctrl-C the error only says "interrupted": not worth a line.
             if state::received().is_none() {
@@ -66,11 +70,35 @@ pub fn run_child(child: impl FnOnce() -> anyhow::Result<()>) -> ! {
 /// same line again.
 const STDOUT_CLOSED: u8 = 141;
 
-/// Whether `error` is `write stdout: Broken pipe`.
-fn stdout_closed(error: &anyhow::Error) -> bool {
-    error
-        .downcast_ref::<SysError>()
-        .is_some_and(|error| error.errno() == Some(Errno::EPIPE) && error.call() == "write stdout")
+/// The status of a child whose stdout failed otherwise (`/dev/full`:
+/// `ENOSPC`), quietly too: 200 + the errno, for an errno below 56, so that
+/// the parent can say it.
+const STDOUT_FAILED: u8 = 200;
+
+/// If `error` is `write stdout: <reason>`, the child's quiet status and
+/// the errno it stands for.
+fn stdout_failed(error: &anyhow::Error) -> Option<(u8, Errno)> {
+    let error = error.downcast_ref::<SysError>()?;
+    let errno = error.errno().filter(|_| error.call() == "write stdout")?;
+    match errno {
+        Errno::EPIPE => Some((STDOUT_CLOSED, errno)),
+        _ => {
+            let status = u8::try_from(errno as i32)
+                .ok()?
+                .checked_add(STDOUT_FAILED)?;
+            Some((status, errno))
+        }
+    }
+}
+
+/// The errno for which a child that exited with `code` left quietly
+/// because its stdout failed, if it did.
+fn stdout_errno(code: i32) -> Option<Errno> {
+    match u8::try_from(code).ok()? {
+        STDOUT_CLOSED => Some(Errno::EPIPE),
+        status if status >= STDOUT_FAILED => Some(Errno::from_raw((status - STDOUT_FAILED).into())),
+        _ => None,
+    }
 }
 
 /// `prctl(PR_SET_PDEATHSIG, SIGKILL)`, then a check that the parent has not
@@ -185,8 +213,9 @@ impl Child {
         match self.wait_status()? {
             WaitStatus::Exited(_, 0) => Ok(()),
             WaitStatus::Exited(_, 1) => Err(ChildFailed.into()),
-            WaitStatus::Exited(_, code) if code == i32::from(STDOUT_CLOSED) => {
-                Err(SysError::new("write stdout", Errno::EPIPE).into())
+            WaitStatus::Exited(_, code) if stdout_errno(code).is_some() => {
+                let errno = stdout_errno(code).unwrap_or(Errno::EPIPE);
+                Err(SysError::new("write stdout", errno).into())
             }
             status => bail!("child {}", describe(status)),
         }
@@ -265,13 +294,16 @@ fn watch_child(pid: Pid, main_thread: Pthread, reaped: &AtomicBool) {
         Ok(status) => Ended {
             how: describe(status),
             failed: !matches!(status, WaitStatus::Exited(_, 0)),
-            stdout_closed: status == WaitStatus::Exited(pid, STDOUT_CLOSED.into()),
+            stdout_failed: match status {
+                WaitStatus::Exited(_, code) => stdout_errno(code),
+                _ => None,
+            },
         },
         // ECHILD: the main thread reaped it first, so it is not waiting for it.
         Err(_) => Ended {
             how: "ended".to_owned(),
             failed: false,
-            stdout_closed: false,
+            stdout_failed: None,
         },
     };
     state::child_ended(ended);

@@ -61,8 +61,9 @@ impl SysError {
             // The child left because stdout is closed (`| head -1`): the
             // parent's call was interrupted for that same reason, which is
             // the one to tell, once.
-            (None, Some(_)) if state::left_with_stdout_closed() => {
-                return SysError::new("write stdout", Errno::EPIPE).to_string();
+            (None, Some(_)) if state::left_with_stdout_failed().is_some() => {
+                let errno = state::left_with_stdout_failed().unwrap_or(Errno::EPIPE);
+                return SysError::new("write stdout", errno).to_string();
             }
             (None, Some(how)) => format!("interrupted: the child process {how}"),
             (None, None) => return self.to_string(),

@@ -15,7 +15,8 @@
 //!   not after Ctrl-C or SIGTERM, nor once the child it waits for has ended.
 //! - [`interrupt`]: Ctrl-C and SIGTERM stop an example at its next step, and
 //!   [`sleep`] is the pacing sleep that they end; [`removed`] records what
-//!   the guards removed, for the one-line notice.
+//!   the guards removed, for the one-line notice; [`other_signals`]: SIGHUP,
+//!   SIGUSR1 and SIGUSR2 stop an example that asks for it the same way.
 //! - [`leftover`]: one run per key, name or path ([`leftover::claim`]), and
 //!   the one rule for an object found there ([`leftover::judge`]).
 //! - [`sysv`]: what the three System V examples add to their listings,
@@ -36,6 +37,7 @@ mod error;
 pub mod futex;
 pub mod interrupt;
 pub mod leftover;
+pub mod other_signals;
 mod print;
 pub mod state;
 pub mod sysv;

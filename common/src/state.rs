@@ -9,6 +9,7 @@
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
@@ -36,8 +37,8 @@ pub(crate) struct Ended {
     pub(crate) how: String,
     /// Other than by exiting with status 0.
     pub(crate) failed: bool,
-    /// It exited because its stdout was closed.
-    pub(crate) stdout_closed: bool,
+    /// It exited because its stdout was closed, or failed: how.
+    pub(crate) stdout_failed: Option<Errno>,
 }
 
 /// How the first watched child ended, once it has.
@@ -53,10 +54,11 @@ pub(crate) fn ended() -> Option<&'static str> {
     ENDED.get().map(|ended| ended.how.as_str())
 }
 
-/// Whether a watched child has ended because its stdout was closed: then
-/// the parent's stdout is closed too, and that is what to report.
-pub(crate) fn left_with_stdout_closed() -> bool {
-    ENDED.get().is_some_and(|ended| ended.stdout_closed)
+/// Whether a watched child has ended because its stdout was closed, or
+/// failed otherwise, and how: then the parent's stdout fails too, and that
+/// is what to report.
+pub(crate) fn left_with_stdout_failed() -> Option<Errno> {
+    ENDED.get().and_then(|ended| ended.stdout_failed)
 }
 
 /// Whether a watched child has ended other than by exiting with status 0.

@@ -44,6 +44,8 @@
 //! naming the path. Two runs on one file would mix their messages, so a run
 //! first claims the file, and a second one stops at once. The mapping's
 //! guard unmaps on every early exit, and `strcpy` and `c_str` stay within it.
+//! Another program that writes or truncates the file meanwhile is noticed
+//! (a truncated mapping's SIGBUS included) and stops the run with one line.
 
 mod robust;
 
@@ -69,6 +71,8 @@ afterwards (default: ipc_mmap.dat).
 const FILE_PATH: &str = "ipc_mmap.dat";
 const FILE_SIZE: usize = 4096;
 const REPLY_OFFSET: usize = 2048; // The child writes its reply in the second half
+const MESSAGE: &str = "Hello from the parent via a memory-mapped file!";
+const REPLY: &str = "Hello from the child via the same file!";
 
 fn main() -> ExitCode {
     common::main(HELP, FILE_PATH, run)
@@ -77,6 +81,8 @@ fn main() -> ExitCode {
 fn run(file_path: OsString) -> anyhow::Result<()> {
     let path = PathBuf::from(file_path);
     let shown = path.display();
+    // SIGBUS (the file truncated under the mapping) is one line; SIGUSR1 stops (robust.rs)
+    robust::on_signals(&path)?;
 
     // One run per file at a time (robust.rs)
     let _claim = robust::claim(&path)?;
@@ -99,7 +105,7 @@ fn run(file_path: OsString) -> anyhow::Result<()> {
     // SAFETY: the child does not exist yet, and no other process is told
     // about the file: nothing else writes it while this slice lives.
     let bytes = unsafe { map.bytes() };
-    strcpy(bytes, "Hello from the parent via a memory-mapped file!");
+    strcpy(bytes, MESSAGE);
     map.msync(MS_SYNC).perror("msync")?;
 
     // SAFETY: as above.
@@ -120,6 +126,8 @@ fn run(file_path: OsString) -> anyhow::Result<()> {
     // SAFETY: the child, the only other process that wrote the file, has
     // exited.
     let bytes = unsafe { map.bytes() };
+    // Both messages as written? Another program may have meddled (robust.rs)
+    robust::check(&fd, bytes, &[(0, MESSAGE), (REPLY_OFFSET, REPLY)], &path)?;
     say!("Parent read reply: {}", c_str(&bytes[REPLY_OFFSET..]))?;
 
     // Unmap and close; the data stays in the file
@@ -130,6 +138,7 @@ fn run(file_path: OsString) -> anyhow::Result<()> {
     let mut buffer = [0; 100];
     let mut fd = open(&path, O_RDONLY | O_NOFOLLOW, 0).perror(format!("open(\"{shown}\")"))?;
     let bytes_read = fd.read(&mut buffer).perror("read")?;
+    robust::check(&fd, &buffer[..bytes_read], &[(0, MESSAGE)], &path)?;
     close(fd);
 
     say!("File {shown} still holds: {}", c_str(&buffer[..bytes_read]))?;
@@ -152,13 +161,12 @@ fn child(parent_fd: File, path: &Path) -> anyhow::Result<()> {
     // SAFETY: the parent does not touch the file until this process has
     // exited, so nothing else writes it while this slice lives.
     let bytes = unsafe { child_map.bytes() };
+    // The parent's message? Another program may have written it (robust.rs)
+    robust::check(&child_fd, bytes, &[(0, MESSAGE)], path)?;
     say!("Child read: {}", c_str(bytes))?;
 
     // Reply in the second half of the file
-    strcpy(
-        &mut bytes[REPLY_OFFSET..],
-        "Hello from the child via the same file!",
-    );
+    strcpy(&mut bytes[REPLY_OFFSET..], REPLY);
     child_map.msync(MS_SYNC).perror("msync")?;
 
     child_map.munmap().perror("munmap")?;

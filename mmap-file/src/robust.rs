@@ -12,6 +12,13 @@
 //!   the path: an earlier run's file is reused, emptied as `O_TRUNC` would;
 //!   anything else is left alone, never written, and is an error;
 //! - [`mmap`] and its guard [`Mapping`], which unmaps on every early exit;
+//! - [`check`]: another program of the same user may write the file, or
+//!   truncate it, while the run maps it: each process checks what it reads
+//!   against what the run wrote, and stops with one line that says so,
+//!   rather than print another program's words as the run's;
+//! - [`on_signals`]: a mapping of a file truncated under it gives SIGBUS,
+//!   which would kill the process: it ends with one line instead; and
+//!   SIGHUP, SIGUSR1 and SIGUSR2 stop the parent as SIGTERM does;
 //! - [`open`], [`ftruncate`], [`close`], [`strcpy`] and [`c_str`]: the
 //!   listing's calls on Rust's own types: a `File` that closes when dropped,
 //!   and copies and reads of the mapping that never go past its end, where C
@@ -26,14 +33,16 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::slice;
+use std::sync::OnceLock;
 
 use anyhow::bail;
-use common::Perror;
 use common::leftover::{self, Claim, Found};
+use common::{Perror, SysError};
 use nix::errno::Errno;
 use nix::libc::{MAP_SHARED, PROT_READ, PROT_WRITE};
 use nix::libc::{O_ACCMODE, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY};
 use nix::sys::mman::{MapFlags, MsFlags, ProtFlags};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
 use crate::FILE_SIZE;
 
@@ -109,6 +118,80 @@ fn check_ours(path: &Path, found: &Metadata) -> anyhow::Result<()> {
         pids: Vec::new(),
         advice: ADVICE,
     })
+}
+
+/// Checks that the file, `fd`, still has its 4096 bytes, and that each
+/// `(offset, text)` of `expected` is what `bytes` (the mapping, or what
+/// `read` got) holds there. Another program of the same user can open the
+/// file and write or truncate it while the run maps it; the run cannot
+/// prevent that, but it can notice it, and stop with one line instead of
+/// printing another program's words as its own.
+pub fn check(
+    fd: &File,
+    bytes: &[u8],
+    expected: &[(usize, &str)],
+    path: &Path,
+) -> anyhow::Result<()> {
+    let object = format!("file {}", path.display());
+    let size = fd.metadata().perror("fstat")?.len();
+    if size < FILE_SIZE as u64 {
+        bail!(
+            "{object} was truncated by another program during the run: {size} bytes, not {FILE_SIZE}"
+        );
+    }
+    for &(offset, text) in expected {
+        let found = c_str(bytes.get(offset..).unwrap_or_default());
+        if found != text {
+            bail!(
+                "{object} was changed by another program during the run: offset {offset} \
+                 holds {found:?}, not {text:?}"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The line that a SIGBUS ends the process with, made before it can come.
+static SIGBUS_LINE: OnceLock<Vec<u8>> = OnceLock::new();
+
+/// Installs the two signal handlers the listing needs beyond Ctrl-C.
+///
+/// SIGBUS: a store to, or a load from, a page of the mapping that is past
+/// the end of the file (another program truncated it between [`check`]
+/// and the access) raises SIGBUS, whose default action kills the process
+/// without a word (C: "Bus error"). Its handler writes one line, made
+/// beforehand, and ends the process with status 1, as an error does: in
+/// the child, the parent then fails without a second line. (A handler
+/// cannot return to the access, which would fault again.)
+///
+/// SIGHUP, SIGUSR1 and SIGUSR2 (`kill -USR1` from another program) stop the
+/// parent as SIGTERM does (see `common::other_signals`); the child dies of
+/// them, and the parent says so.
+pub fn on_signals(path: &Path) -> Result<(), SysError> {
+    let line = format!(
+        "file {} was truncated by another program during the run (SIGBUS)\n",
+        path.display()
+    );
+    let _ = SIGBUS_LINE.set(line.into_bytes());
+    let action = SigAction::new(
+        SigHandler::Handler(handle_sigbus),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: the handler makes two system calls, write and _exit, both
+    // async-signal-safe, and reads a OnceLock that is set before.
+    unsafe { sigaction(Signal::SIGBUS, &action) }.perror("sigaction")?;
+    common::other_signals::install()
+}
+
+extern "C" fn handle_sigbus(_: c_int) {
+    if let Some(line) = SIGBUS_LINE.get() {
+        // SAFETY: `line` is a live buffer of `line.len()` bytes.
+        let _ =
+            unsafe { nix::libc::write(nix::libc::STDERR_FILENO, line.as_ptr().cast(), line.len()) };
+    }
+    // SAFETY: _exit ends the process at once, running nothing of it.
+    unsafe { nix::libc::_exit(1) };
 }
 
 /// `mmap(NULL, length, prot, flags, fd, 0)`, the file from its start,

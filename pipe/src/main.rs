@@ -31,10 +31,12 @@
 //! ## Beyond the listing
 //!
 //! A pipe leaves little to luck: the kernel frees it with its last
-//! descriptor. `robust.rs` holds the `read` that a signal does not cut short;
-//! the rest is shared by every example (`common`): the parent's `Child`
-//! handle reaps, or kills, the child on every path and reports how it died,
-//! and Ctrl-C stops both processes cleanly.
+//! descriptor. `robust.rs` holds the `read` that a signal does not cut
+//! short, the check that the child read its parent's message (another
+//! program can write into the pipe through `/proc`), and SIGUSR1 and SIGHUP
+//! stopping the parent as SIGTERM does; the rest is shared by every example
+//! (`common`): the parent's `Child` handle reaps, or kills, the child on
+//! every path and reports how it died, and Ctrl-C stops both processes.
 
 mod robust;
 
@@ -65,17 +67,19 @@ fn run() -> anyhow::Result<()> {
     // no lock that another thread was holding. Each line printed so far is
     // already written out (see `say!`), so the child cannot print it again.
     let child = match unsafe { fork() }.perror("fork")? {
-        ForkResult::Child => run_child(|| child(reader, writer)),
+        ForkResult::Child => run_child(|| child(reader, writer, message)),
         ForkResult::Parent { child } => Child::watch(child)?,
     };
+    // SIGHUP, SIGUSR1 and SIGUSR2 stop the parent as SIGTERM does (robust.rs)
+    robust::stop_on_other_signals()?;
 
     // Parent process
 
     // Close the read end as we only need to write
     drop(reader);
 
-    // Write to pipe
-    writer.write_all(message.as_bytes()).perror("write")?;
+    // Write to pipe (if the child is gone already, say how it ended: robust.rs)
+    let child = robust::child_still_reading(writer.write_all(message.as_bytes()), child)?;
 
     say!("Parent sent: {message}")?;
 
@@ -87,7 +91,7 @@ fn run() -> anyhow::Result<()> {
 }
 
 /// The child process: read what the parent wrote.
-fn child(mut reader: PipeReader, writer: PipeWriter) -> anyhow::Result<()> {
+fn child(mut reader: PipeReader, writer: PipeWriter, message: &str) -> anyhow::Result<()> {
     // Close the write end as we only need to read
     drop(writer);
 
@@ -97,6 +101,8 @@ fn child(mut reader: PipeReader, writer: PipeWriter) -> anyhow::Result<()> {
     let bytes_read = robust::read(&mut reader, &mut buffer).perror("read")?;
 
     if bytes_read > 0 {
+        // Only the parent's message, not another program's (robust.rs)
+        robust::from_the_parent(&buffer[..bytes_read], message)?;
         // No NUL needed: the slice knows its length
         let text = String::from_utf8_lossy(&buffer[..bytes_read]);
         say!("Child received: {text}")?;

@@ -12,7 +12,10 @@
 //! - The C parent keeps SIGTERM blocked, so that `kill` cannot stop it. Here
 //!   it unblocks it after `fork` ([`unblock_sigterm`]).
 //! - Ctrl-C ends every wait ([`sigsuspend`], [`waitpid`]), and a child that
-//!   did not exit 0 makes the parent fail ([`exited_cleanly`]).
+//!   did not exit 0 makes the parent fail ([`exited_cleanly`]), saying what
+//!   stopped it.
+//! - A child stopped and continued (Ctrl-Z, `fg`) is not taken for one that
+//!   ended: SIGCHLD comes with `SA_NOCLDSTOP` ([`install_handlers`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -45,18 +48,21 @@ pub fn also_block(blocked: &mut SigSet) {
     blocked.add(Signal::SIGCHLD);
 }
 
-/// `sigaction` for SIGUSR2 and SIGCHLD, as for SIGUSR1: no flags, so no
-/// `SA_RESTART`, and the signal blocked while its handler runs.
+/// `sigaction` for SIGUSR2 and SIGCHLD, as for SIGUSR1: no `SA_RESTART`,
+/// and the signal blocked while its handler runs. SIGCHLD with
+/// `SA_NOCLDSTOP`: a child stopped (Ctrl-Z, `kill -STOP`) or continued
+/// sends SIGCHLD too, and must not be taken for a child that has ended
+/// (the parent would wait for it while it waits for the parent).
 pub fn install_handlers() -> Result<(), SysError> {
-    for (signal, handler) in [
-        (Signal::SIGUSR2, handle_usr2 as extern "C" fn(c_int)),
-        (Signal::SIGCHLD, handle_chld),
-    ] {
-        let action = SigAction::new(
-            SigHandler::Handler(handler),
+    for (signal, handler, flags) in [
+        (
+            Signal::SIGUSR2,
+            handle_usr2 as extern "C" fn(c_int),
             SaFlags::empty(),
-            SigSet::empty(),
-        );
+        ),
+        (Signal::SIGCHLD, handle_chld, SaFlags::SA_NOCLDSTOP),
+    ] {
+        let action = SigAction::new(SigHandler::Handler(handler), flags, SigSet::empty());
         // SAFETY: both handlers only do one atomic store, which is
         // async-signal-safe.
         unsafe { sigaction(signal, &action) }.perror("sigaction")?;
@@ -133,6 +139,11 @@ pub fn exited_cleanly(status: WaitStatus) -> anyhow::Result<()> {
     match status {
         WaitStatus::Exited(_, 0) => Ok(()),
         WaitStatus::Signaled(_, signal, _) => bail!("child was killed by {signal}"),
+        // A SIGINT or SIGTERM sent to the child alone stopped it: 128 + its number.
+        WaitStatus::Exited(_, code) if code > 128 => match Signal::try_from(code - 128) {
+            Ok(signal) => bail!("the child was stopped by {signal}, sent to it alone"),
+            Err(_) => bail!("the child did not exit cleanly"),
+        },
         _ => bail!("the child did not exit cleanly"),
     }
 }

@@ -24,6 +24,7 @@
 pub mod c_compare;
 pub mod check;
 pub mod faults;
+pub mod interference;
 mod live;
 mod names;
 mod output;

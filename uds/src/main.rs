@@ -47,6 +47,8 @@
 //! `uds: interrupted by SIGINT; removed socket /tmp/ipc_socket`, exit 130.
 //! The client connects again while the server is not listening yet, and a
 //! client that hangs up early makes the server say how the child ended.
+//! Another program that removes or replaces the socket file, or connects
+//! first, or sends SIGUSR1 or SIGHUP, stops the run with one line.
 
 mod robust;
 
@@ -56,7 +58,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::bail;
 use common::{Child, Perror, blocking, run_child, say};
 use nix::errno::Errno;
 use nix::sys::socket::{
@@ -95,6 +96,8 @@ fn run(socket_path: OsString) -> anyhow::Result<()> {
         ForkResult::Child => run_child(|| client(&server_addr)),
         ForkResult::Parent { child } => Child::watch(child)?,
     };
+    // SIGHUP, SIGUSR1 and SIGUSR2 stop the server as SIGTERM does (robust.rs)
+    robust::stop_on_other_signals()?;
 
     // Parent process: server
     let mut buffer = [0; BUFFER_SIZE];
@@ -127,10 +130,14 @@ fn run(socket_path: OsString) -> anyhow::Result<()> {
 
     say!("Server waiting for connection...")?;
 
-    // Accept connection
-    let client_sock = blocking(|| accept(&server_sock)).perror("accept")?;
+    // Accept connection (no longer if the socket file goes: robust.rs)
+    let client_sock = robust::while_bound(&socket_file, &server_sock, || {
+        blocking(|| accept(&server_sock))
+    })?;
 
     say!("Server accepted connection")?;
+    // Only the client may be at the other end (robust.rs)
+    robust::from_the_client(&child, &client_sock, &socket_path)?;
 
     // Receive message
     let received = blocking(|| {
@@ -217,10 +224,9 @@ fn client(server_addr: &UnixAddr) -> anyhow::Result<()> {
         recv(client_sock.as_raw_fd(), buffer, MsgFlags::empty())
     });
     let bytes_received = match received {
-        // The server hung up (ECONNRESET: with data still in flight)
-        Ok(0) | Err(Errno::ECONNRESET) => {
-            bail!("recv: the connection was closed before a message arrived")
-        }
+        // The server hung up (ECONNRESET: with data still in flight): it
+        // is leaving, and says why (robust.rs)
+        Ok(0) | Err(Errno::ECONNRESET) => return Err(robust::server_gone()),
         received => received.perror("recv")?,
     };
 

@@ -11,9 +11,19 @@
 //!   provably left, with a notice ([`reclaimed`]).
 //! - [`owner_only`]: umask 0177 around `bind`, so the socket file is 0600.
 //! - [`SocketFile`]: removes the socket file on every way out, Ctrl-C
-//!   included, and records it for the notice of an interrupted run.
+//!   included, and records it for the notice of an interrupted run; only
+//!   its own file, never one that another program put at the path.
+//! - [`while_bound`]: the server stops waiting in `accept` if another
+//!   program removes or replaces the socket file, as no client can reach
+//!   it then.
+//! - [`from_the_client`]: a connection from another program than the
+//!   client is refused with one line, rather than answered.
+//! - [`stop_on_other_signals`]: SIGHUP, SIGUSR1 and SIGUSR2 stop the server
+//!   as SIGTERM does, so the socket file is removed.
 //! - [`until_listening`]: the client connects again while the server is
 //!   not listening yet (the C's `sleep(1)` only hopes it is).
+//! - [`server_gone`]: a client whose server hangs up leaves the one line to
+//!   the server, which ends it.
 //! - [`client_gone`]: a client that hangs up early is an error that says
 //!   how the child ended (`SO_PEERCRED`), where the C prints an empty
 //!   message.
@@ -24,15 +34,18 @@ use std::mem::{self, ManuallyDrop};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use common::leftover::{self, Claim, Found};
 use common::{Child, Perror, SysError, UsageError, note};
 use nix::errno::Errno;
+use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
 use nix::sys::socket::{
-    AddressFamily, SockFlag, SockType, UnixAddr, connect, getsockopt, socket,
-    sockopt::PeerCredentials,
+    AddressFamily, MsgFlags, Shutdown, SockFlag, SockType, UnixAddr, connect, getsockopt, recv,
+    shutdown, socket, sockopt::PeerCredentials,
 };
 use nix::sys::stat::{Mode, umask};
 use nix::unistd::{getppid, unlink};
@@ -179,27 +192,58 @@ pub fn owner_only<T>(bind: impl FnOnce() -> T) -> T {
 /// listing's `unlink(SOCKET_PATH)` at the end. If the server leaves before
 /// that (an error, a panic or Ctrl-C), dropping it unlinks the file. Only
 /// the parent owns a `SocketFile`; the client only knows the address.
+///
+/// It knows its file by device and inode (`lstat` right after `bind`), and
+/// removes only that file: if another program removed it meanwhile there
+/// is nothing to remove, and a file that another program put in its place
+/// is left alone.
 pub struct SocketFile {
     path: PathBuf,
+    identity: Option<(u64, u64)>,
+}
+
+/// What is at the socket path now, against the file that `bind` made.
+#[derive(Debug, PartialEq, Eq)]
+enum AtPath {
+    Ours,
+    Removed,
+    Replaced,
 }
 
 impl SocketFile {
     /// Takes charge of the socket file that `bind` just created at `path`.
     pub fn adopt(path: &Path) -> Self {
+        let identity = identity(path);
         Self {
             path: path.to_owned(),
+            identity,
         }
     }
 
     /// `unlink(SOCKET_PATH)`, once: the guard is not dropped afterwards.
     pub fn unlink(self) -> Result<(), Errno> {
         let mut this = ManuallyDrop::new(self);
-        unlink_socket(&mem::take(&mut this.path))
+        let path = mem::take(&mut this.path);
+        match this.at_path(&path) {
+            AtPath::Ours => unlink_socket(&path),
+            AtPath::Removed | AtPath::Replaced => Ok(()),
+        }
+    }
+
+    fn at_path(&self, path: &Path) -> AtPath {
+        match (identity(path), self.identity) {
+            (None, _) => AtPath::Removed,
+            (found, Some(ours)) if found == Some(ours) => AtPath::Ours,
+            _ => AtPath::Replaced,
+        }
     }
 }
 
 impl Drop for SocketFile {
     fn drop(&mut self) {
+        if self.at_path(&self.path) != AtPath::Ours {
+            return;
+        }
         if let Err(errno) = unlink_socket(&self.path) {
             note!(
                 "unlink(\"{}\"): {}; remove the socket file yourself",
@@ -210,12 +254,99 @@ impl Drop for SocketFile {
     }
 }
 
+/// The device and inode of what is at `path` (`lstat`), if anything.
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    fs::symlink_metadata(path)
+        .ok()
+        .map(|found| (found.dev(), found.ino()))
+}
+
 /// `unlink(SOCKET_PATH)`, recorded for the notice of a run that Ctrl-C
 /// stopped.
 fn unlink_socket(path: &Path) -> Result<(), Errno> {
     unlink(path)?;
     common::removed(format!("socket {}", path.display()));
     Ok(())
+}
+
+/// How often the server looks at its socket file while it waits in `accept`.
+const LOOK_EVERY: Duration = Duration::from_millis(20);
+
+/// Runs the listing's `accept` while a thread looks at the socket file
+/// every 20 ms: if another program removes it (`rm`), or puts another
+/// file in its place, no client can reach the server any more, so the
+/// thread shuts the listening socket down (`shutdown(SHUT_RD)`, which ends
+/// the wait in `accept`), and the server stops with one line that says why,
+/// instead of waiting forever. A connection already waiting is accepted all
+/// the same: the file is not needed once connected.
+pub fn while_bound<T>(
+    socket_file: &SocketFile,
+    server_sock: &OwnedFd,
+    accept: impl FnOnce() -> Result<T, Errno>,
+) -> anyhow::Result<T> {
+    let (done, finished) = mpsc::channel::<()>();
+    let (accepted, gone) = thread::scope(|scope| {
+        let watcher = scope.spawn(move || {
+            // Signals are for the main thread, which waits in `accept`.
+            let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&SigSet::all()), None);
+            while let Err(RecvTimeoutError::Timeout) = finished.recv_timeout(LOOK_EVERY) {
+                let found = socket_file.at_path(&socket_file.path);
+                if found != AtPath::Ours {
+                    let _ = shutdown(server_sock.as_raw_fd(), Shutdown::Read);
+                    return Some(found);
+                }
+            }
+            None
+        });
+        let accepted = accept();
+        drop(done);
+        (accepted, watcher.join().ok().flatten())
+    });
+    match (accepted, gone) {
+        (Ok(client_sock), _) => Ok(client_sock),
+        (Err(_), Some(found)) => bail!(
+            "accept: the socket file {} was {} by another program; the client cannot connect",
+            socket_file.path.display(),
+            if found == AtPath::Removed {
+                "removed"
+            } else {
+                "replaced"
+            }
+        ),
+        (Err(errno), None) => Err(errno).perror("accept")?,
+    }
+}
+
+/// The listing takes the first connection for its client's. Another
+/// program of the same user may connect first: then the server says so and
+/// stops, rather than talk to it, and wait forever for a client whose
+/// connection it never accepts. `SO_PEERCRED` names the process that
+/// connected. (A stranger that has hung up without a word is left for
+/// `recv` to report, as a client that hung up.)
+pub fn from_the_client(child: &Child, client_sock: &OwnedFd, path: &Path) -> anyhow::Result<()> {
+    let peer = getsockopt(client_sock, PeerCredentials).perror("getsockopt(SO_PEERCRED)")?;
+    if peer.pid() == child.pid().as_raw() {
+        return Ok(());
+    }
+    let mut byte = [0; 1];
+    let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
+    if let Ok(0) = recv(client_sock.as_raw_fd(), &mut byte, flags) {
+        return Ok(());
+    }
+    bail!(
+        "accept: the connection is from process {}, not from the client: another program \
+         connected to {} first",
+        peer.pid(),
+        path.display()
+    )
+}
+
+/// SIGHUP, SIGUSR1 and SIGUSR2 (`kill -USR1` from another program) would
+/// end the server at once and leave its socket file behind: they stop it
+/// as SIGTERM does, with the notice of what was removed (see
+/// `common::other_signals`). The client dies of them, and the server says so.
+pub fn stop_on_other_signals() -> Result<(), SysError> {
+    common::other_signals::install()
 }
 
 /// Runs `connect`, and again while the server is not listening yet:
@@ -234,6 +365,22 @@ pub fn until_listening(mut connect: impl FnMut() -> Result<(), SysError>) -> Res
             }
             result => return result,
         }
+    }
+}
+
+/// How long the client waits for its server, which closed the connection
+/// early, to end it.
+const SERVER_GRACE: Duration = Duration::from_secs(2);
+
+/// The server closed the connection before it replied. The server does
+/// that only on its way out (an error, Ctrl-C, a signal), and then it ends
+/// this child itself and says why, in one line. So the client waits for
+/// that, up to 2 s, rather than add a second line; it reports the closed
+/// connection only if nobody ended it by then.
+pub fn server_gone() -> anyhow::Error {
+    match common::sleep(SERVER_GRACE) {
+        Err(stopped) => stopped.into(),
+        Ok(()) => anyhow!("recv: the connection was closed before a message arrived"),
     }
 }
 

@@ -2,7 +2,7 @@
 //! process, in the same order, and the same lines (see `tests::c_compare`
 //! for what counts and how).
 
-use tests::c_compare::{Addition, CHILD_WATCH, CLAIM, Comparison, Own};
+use tests::c_compare::{Addition, CHILD_WATCH, CLAIM, Comparison, OTHER_SIGNALS, Own};
 
 /// What `mmap-file` adds to the calls of `c/mmap-file.c`, and why.
 const MMAP_FILE: &[Addition] = &[Addition {
@@ -22,7 +22,7 @@ fn makes_the_ipc_calls_of_its_c_program_and_prints_its_lines() {
         own: Own::Nothing,
         c_path: Some("ipc_mmap.dat"),
         c_claim: None,
-        additions: &[CLAIM, CHILD_WATCH, MMAP_FILE],
+        additions: &[OTHER_SIGNALS, CLAIM, CHILD_WATCH, MMAP_FILE],
         omissions: &[],
         varying: &[],
     }

@@ -2,7 +2,7 @@
 //! process, in the same order, and the same lines (see `tests::c_compare`
 //! for what counts and how).
 
-use tests::c_compare::{CHILD_WATCH, Comparison, Own};
+use tests::c_compare::{CHILD_WATCH, Comparison, OTHER_SIGNALS, Own};
 
 #[test]
 fn makes_the_ipc_calls_of_its_c_program_and_prints_its_lines() {
@@ -12,7 +12,7 @@ fn makes_the_ipc_calls_of_its_c_program_and_prints_its_lines() {
         own: Own::Nothing,
         c_path: None,
         c_claim: None,
-        additions: &[CHILD_WATCH],
+        additions: &[OTHER_SIGNALS, CHILD_WATCH],
         omissions: &[],
         varying: &[],
     }

@@ -123,6 +123,33 @@ pub const EVERY_PORT: &[Addition] = &[
     },
 ];
 
+/// What `uds`, `mmap-file` and `pipe` add with `common::other_signals`:
+/// SIGHUP, SIGUSR1 and SIGUSR2 from another program stop the parent as
+/// SIGTERM does, where their default action would kill it without a word.
+pub const OTHER_SIGNALS: &[Addition] = &[
+    Addition {
+        call: "rt_sigaction(SIGHUP)",
+        args: "",
+        process: "parent",
+        only_first: false,
+        why: "common::other_signals: a SIGHUP from outside stops the run cleanly, with its notice",
+    },
+    Addition {
+        call: "rt_sigaction(SIGUSR1)",
+        args: "",
+        process: "parent",
+        only_first: false,
+        why: "common::other_signals: a SIGUSR1 from outside stops the run cleanly, with its notice",
+    },
+    Addition {
+        call: "rt_sigaction(SIGUSR2)",
+        args: "",
+        process: "parent",
+        only_first: false,
+        why: "common::other_signals: a SIGUSR2 from outside stops the run cleanly, with its notice",
+    },
+];
+
 /// What a port adds when its parent watches its child
 /// (`common::Child::watch`): a thread that waits for the child's end.
 pub const CHILD_WATCH: &[Addition] = &[

@@ -16,7 +16,19 @@
 //! whose `SIGALRM` (to a handler that does nothing, installed without
 //! `SA_RESTART`) interrupts whatever call the process sleeps in, again and
 //! again, until it reaches a check.
+//!
+//! The pacing sleeps are there to make the demo watchable: the processes
+//! synchronise with waits, handshakes, semaphores and retries, not with
+//! them, so a run without them prints the same lines, in an order that the
+//! protocol allows. A test suite may therefore shorten them: the
+//! environment variable `IPC_PACE` ([`PACE_VAR`]), read once, scales every
+//! [`sleep`] by a factor. `IPC_PACE=0` skips the pauses (the checks for
+//! Ctrl-C and for a failed child still happen), `IPC_PACE=0.1` makes them
+//! ten times shorter, and unset (or not a number from 0 to 1000) keeps the
+//! tutorial's pace. The integration tests run most examples with
+//! `IPC_PACE=0`; nothing else sets it.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -32,6 +44,13 @@ pub use crate::state::{received, removed};
 /// How often the process is interrupted once a stop signal has arrived.
 const KICK_INTERVAL: Duration = Duration::from_millis(10);
 
+/// The environment variable that scales the pacing sleeps (see the module's
+/// documentation): `IPC_PACE=0` skips them.
+pub const PACE_VAR: &str = "IPC_PACE";
+
+/// The largest factor that [`PACE_VAR`] may give.
+const MAX_PACE: f64 = 1000.0;
+
 /// The signals that stop an example: a terminal's Ctrl-C, and `kill`'s default.
 pub const STOP_SIGNALS: [Signal; 2] = [Signal::SIGINT, Signal::SIGTERM];
 
@@ -40,6 +59,8 @@ pub const STOP_SIGNALS: [Signal; 2] = [Signal::SIGINT, Signal::SIGTERM];
 /// [`crate::main`] calls it before the example starts; a forked child
 /// inherits the handlers.
 pub fn install() -> Result<(), SysError> {
+    // Read the pace now, before any fork: each process then reads it once.
+    pace();
     let stop = SigAction::new(
         SigHandler::Handler(record_stop_signal),
         SaFlags::empty(),
@@ -74,7 +95,11 @@ pub fn check(call: &str) -> Result<(), SysError> {
 /// [watches](crate::Child::watch) has failed (`sleep: interrupted: the child
 /// process was killed by SIGKILL`): the pacing has no point any more.
 /// (`std::thread::sleep` goes back to sleep after a signal.)
+///
+/// `IPC_PACE` ([`PACE_VAR`]) scales `duration`: with `IPC_PACE=0`, it only
+/// checks for a stop signal and a failed child, and returns.
 pub fn sleep(duration: Duration) -> Result<(), SysError> {
+    let duration = paced(duration);
     let deadline = Instant::now() + duration;
     let _in_call = state::InBlockingCall::enter();
     loop {
@@ -96,6 +121,32 @@ pub fn sleep(duration: Duration) -> Result<(), SysError> {
             Err(errno) => return Err(SysError::new("clock_nanosleep", errno)),
         }
     }
+}
+
+/// `duration` scaled by the pace that [`PACE_VAR`] sets.
+fn paced(duration: Duration) -> Duration {
+    match pace() {
+        Some(factor) => {
+            Duration::try_from_secs_f64(duration.as_secs_f64() * factor).unwrap_or(duration)
+        }
+        None => duration,
+    }
+}
+
+/// The factor that `IPC_PACE` gives, read once; `None` when it is unset, or
+/// not a number from 0 to [`MAX_PACE`]: the tutorial's pace.
+fn pace() -> Option<f64> {
+    static PACE: OnceLock<Option<f64>> = OnceLock::new();
+    *PACE.get_or_init(|| parse_pace(&std::env::var(PACE_VAR).ok()?))
+}
+
+/// `"0.1"` is `Some(0.1)`; a negative number, one above [`MAX_PACE`], NaN
+/// or text is `None`.
+fn parse_pace(text: &str) -> Option<f64> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|factor| (0.0..=MAX_PACE).contains(factor))
 }
 
 /// The one line an interrupted run ends with: "interrupted by SIGINT;
@@ -155,4 +206,19 @@ fn start_timer() {
     // is not asked for (null). setitimer is a plain system call, safe to
     // make in a signal handler.
     unsafe { libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pace_is_a_factor_from_0_to_1000() {
+        assert_eq!(parse_pace("0"), Some(0.0));
+        assert_eq!(parse_pace(" 0.1 "), Some(0.1));
+        assert_eq!(parse_pace("1000"), Some(1000.0));
+        for refused in ["", "fast", "-1", "1001", "NaN", "inf"] {
+            assert_eq!(parse_pace(refused), None, "{refused:?}");
+        }
+    }
 }

@@ -4,9 +4,9 @@
 //! the other System V examples (`tests::SysvExample`).
 
 use assert_cmd::cargo::cargo_bin;
-use tests::faults::{self, Example, children, stopping_points};
+use tests::faults::{self, Example, Pace, children, state, syscall};
 use tests::sysv::{self, Kind};
-use tests::{SysvExample, TestDir};
+use tests::{SysvExample, TestDir, wait_until};
 
 fn example() -> SysvExample {
     SysvExample {
@@ -34,12 +34,16 @@ fn ctrl_c_while_one_process_waits_in_semop_removes_the_set() {
 fn a_child_killed_holding_the_semaphore_releases_it_through_sem_undo() {
     let dir = TestDir::new();
     let key = dir.ftok_key(b'c');
-    let example = Example::new(cargo_bin!("semaphore"), dir.path());
-    for _attempt in 0..10 {
+    // At a tenth of the tutorial's pace, its rhythm: each process holds the
+    // semaphore 30 ms, then leaves the other 10 ms to get in, so that they
+    // take turns as in the tutorial.
+    let example = Example::new(cargo_bin!("semaphore"), dir.path()).at(Pace::Scaled("0.1"));
+    for _attempt in 0..20 {
         // Hold the run right after the child's first "entered" line of a
         // normal run: the child holds the semaphore, blocked printing
         // "leaving", and the parent waits in semop.
         let reference = example.run();
+        assert_eq!(reference.code, Some(0), "a normal run: {reference:#?}");
         let Some(entered) = reference
             .lines
             .iter()
@@ -47,12 +51,27 @@ fn a_child_killed_holding_the_semaphore_releases_it_through_sem_undo() {
         else {
             continue;
         };
-        let room = stopping_points(&example)[entered + 1];
+        let room = reference.lines[..=entered]
+            .iter()
+            .map(|line| line.len() + 1)
+            .sum();
         let held = example.start_held(room);
         let id = sysv::find(Kind::Sem, key).unwrap().id;
         let child = children(held.pid())[0];
         let holder = sysv::semaphore_value(id) == 0 && semaphore_pid(id) == child;
-        if !holder {
+        // With the child holding it, the parent waits for the semaphore
+        // (semop calls semtimedop(2)), or has done its rounds and waits for
+        // its child.
+        let mut parent_waits_in = None;
+        if holder {
+            wait_until("the parent waits in semop, or for its child", || {
+                parent_waits_in = syscall(held.pid())
+                    .filter(|&call| call == libc::SYS_semtimedop || call == libc::SYS_wait4)
+                    .filter(|_| state(held.pid()) == Some('S'));
+                parent_waits_in.is_some()
+            });
+        }
+        if parent_waits_in != Some(libc::SYS_semtimedop) {
             // The scheduler ordered this run differently: try again.
             held.finish();
             continue;
@@ -73,7 +92,7 @@ fn a_child_killed_holding_the_semaphore_releases_it_through_sem_undo() {
         assert!(sysv::find(Kind::Sem, key).is_none());
         return;
     }
-    panic!("no run in ten held the child with the semaphore");
+    panic!("no run in twenty held the child with the semaphore, and the parent waiting for it");
 }
 
 /// `semctl(id, 0, GETPID)`: the last process that operated on semaphore 0.

@@ -105,7 +105,8 @@ fn ctrl_c_or_sigterm_during_the_pacing_sleeps_removes_the_object() {
     for (signal, status) in tests::faults::STOP_SIGNALS {
         let name = shm_name();
         let _cleanup = Cleanup::new(&name);
-        let mut running = example(&name).start();
+        // At the tutorial's pace: the pacing sleeps are what this test is about.
+        let mut running = example(&name).at_real_pace().start();
         assert!(running.read_lines(1));
         let parent = running.pid();
         let child = running.child();
@@ -159,7 +160,10 @@ fn sigkill_of_the_child_at_any_line_ends_the_parent_with_exit_1() {
 fn a_child_killed_holding_the_mutex_does_not_deadlock_the_parent() {
     let name = shm_name();
     let _cleanup = Cleanup::new(&name);
-    let example = example(&name);
+    // At the tutorial's pace: the parent, once it has recovered the mutex,
+    // goes on for one round and is then in its pacing sleep, which the
+    // child's end interrupts.
+    let example = example(&name).at_real_pace();
     // The run is held where a line no longer fits in stdout: the process
     // printing it is blocked in write(2) inside its critical section. Which
     // process that is depends on who locked first: with no room, the first
@@ -421,8 +425,11 @@ fn too_few_file_descriptors_is_a_one_line_error_and_nothing_is_left() {
 fn stdout_closed_after_one_line_is_exit_1_and_the_object_is_removed() {
     let name = shm_name();
     let _cleanup = Cleanup::new(&name);
-    // shm-mutex NAME | head -1
+    // shm-mutex NAME | head -1, at the tutorial's pace: the pacing sleep
+    // after the first line is what lets `head` close the pipe before the
+    // next line. (With no pause, the whole run may fit in the pipe first.)
     let mut program = example(&name)
+        .at_real_pace()
         .command()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -2,10 +2,12 @@
 //! group after a given line (what Ctrl-C does), SIGKILL to its child or to
 //! itself, a process asleep in a given system call, a limit reached, another
 //! user. Every run has a watchdog, so an example that hangs fails its test
-//! instead of hanging it.
+//! instead of hanging it; and every run skips the pacing sleeps unless the
+//! test asks for a [`Pace`].
 
 mod drivers;
 mod environment;
+mod pace;
 mod processes;
 mod run;
 
@@ -16,6 +18,7 @@ pub use drivers::{
     stopping_points,
 };
 pub use environment::{as_nobody, errno_of, in_ipc_namespace, limit_descriptors};
+pub use pace::{PACE_VAR, Pace, test_pace};
 pub use processes::{
     become_subreaper, children, forked_child, kill, reap, signal_name, state, syscall,
     wait_asleep_in, wait_one_asleep_in,

@@ -10,7 +10,7 @@ use std::thread;
 
 use crate::faults::{
     self, Ended, Example, as_nobody, become_subreaper, children, errno_of, in_ipc_namespace,
-    kill_child_at_each_line, reap, signal_name, stop_at_each_line, stopping_points,
+    kill_child_at_each_line, reap, signal_name, stop_at_each_line, stopping_points, test_pace,
 };
 use crate::sysv::{self, Kind, Squatter};
 use crate::{FullPipe, TestDir, closed_pipe, lines, uid, wait_until};
@@ -52,7 +52,8 @@ impl SysvExample {
     ) -> (T, Vec<String>) {
         let key = dir.ftok_key(self.proj);
         let mut stdout = FullPipe::new();
-        let mut program = Command::new(self.bin)
+        let mut program = self
+            .command()
             .current_dir(dir.path())
             .stdout(stdout.stdout())
             .spawn()
@@ -83,7 +84,8 @@ impl SysvExample {
         let elsewhere = TestDir::new();
         let key = dir.ftok_key(self.proj);
         let mut stdout = FullPipe::new();
-        let mut program = Command::new(self.bin)
+        let mut program = self
+            .command()
             .current_dir(elsewhere.path())
             .arg(dir.path())
             .stdout(stdout.stdout())
@@ -101,7 +103,7 @@ impl SysvExample {
     pub fn fails_on_a_missing_ftok_path(&self) {
         let dir = TestDir::new();
         let missing = dir.join("no-such-file");
-        let output = Command::new(self.bin).arg(&missing).output().unwrap();
+        let output = self.command().arg(&missing).output().unwrap();
 
         assert_eq!(output.status.code(), Some(1));
         assert!(output.stdout.is_empty());
@@ -117,7 +119,8 @@ impl SysvExample {
     /// line, and the object is removed.
     pub fn removes_its_object_when_stdout_is_closed(&self) {
         let dir = TestDir::new();
-        let output = Command::new(self.bin)
+        let output = self
+            .command()
             .current_dir(dir.path())
             .stdout(closed_pipe())
             .output()
@@ -132,6 +135,13 @@ impl SysvExample {
             sysv::find(self.kind, dir.ftok_key(self.proj)).is_none(),
             "object removed"
         );
+    }
+
+    /// The command that runs the example, at [`test_pace`].
+    fn command(&self) -> Command {
+        let mut command = Command::new(self.bin);
+        command.envs(test_pace());
+        command
     }
 
     /// The program's name, as it starts its messages.
@@ -181,15 +191,22 @@ impl SysvExample {
 
     /// Ctrl-C while the parent or its child is asleep in system call
     /// `number`, with stdout held after `lines` lines (whichever process
-    /// prints them), so that the other process cannot go on.
+    /// prints them), so that the other process cannot go on. A process
+    /// asleep in `clock_nanosleep` is in a pacing sleep, which is there only
+    /// at the tutorial's pace: that run keeps it.
     pub fn stops_cleanly_while_asleep_in(&self, lines: usize, number: libc::c_long, call: &str) {
         let dir = TestDir::new();
         let key = dir.ftok_key(self.proj);
         let example = self.example(&dir);
         // A few bytes of slack, for an id with more digits this time: less
-        // than any line, so the next line still does not fit.
+        // than any line, so the next line still does not fit. (The lines,
+        // and so where they end, are the same at any pace.)
         let room = stopping_points(&example)[lines] + 4;
-        let held = example.spawn_held(room);
+        let held = if number == libc::SYS_clock_nanosleep {
+            example.at_real_pace().spawn_held(room)
+        } else {
+            example.spawn_held(room)
+        };
         faults::wait_one_asleep_in(held.pid(), number, call);
         held.signal_group(libc::SIGINT);
         let ended = held.finish();

@@ -11,9 +11,26 @@ pub const TIMEOUT: Duration = Duration::from_secs(60);
 /// Waits until `condition` holds, checking every 10 ms; fails the test with
 /// `what` if it still does not hold after 30 s.
 pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    wait_for(what, || {
+        if condition() {
+            Ok(())
+        } else {
+            Err(String::new())
+        }
+    });
+}
+
+/// As [`wait_until`], for a condition that says what it sees while it does
+/// not hold (`Err(seen)`): a test that gives up says what it saw last.
+pub(crate) fn wait_for(what: &str, mut look: impl FnMut() -> Result<(), String>) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+    while let Err(seen) = look() {
+        if Instant::now() >= deadline {
+            match seen.as_str() {
+                "" => panic!("timed out waiting until {what}"),
+                seen => panic!("timed out waiting until {what}; saw {seen}"),
+            }
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
 }

@@ -66,12 +66,14 @@ fn assert_refused(ended: &Ended, error: &str) {
     ended.assert_group_gone();
 }
 
-/// Starts a run and stops it where the server is asleep in `accept` and
-/// the client, stopped with SIGSTOP, is still in its pacing sleep, so it
-/// cannot connect: the server stays in `accept` for as long as the test
-/// likes. Returns the run and the client's pid. (A machine so loaded that
-/// the client connected before the test stopped it gets another run.)
+/// Starts a run, at the tutorial's pace, and stops it where the server is
+/// asleep in `accept` and the client, stopped with SIGSTOP, is still in its
+/// pacing sleep, so it cannot connect: the server stays in `accept` for as
+/// long as the test likes. Returns the run and the client's pid. (A machine
+/// so loaded that the client connected before the test stopped it gets
+/// another run.)
 fn server_in_accept(example: &Example) -> (Running, i32) {
+    let example = example.clone().at_real_pace();
     for _ in 0..10 {
         let mut running = example.start();
         let client = running.child();
@@ -387,7 +389,11 @@ fn a_socket_with_a_live_server_is_left_alone() {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
     let inode = fs::symlink_metadata(&path).unwrap().ino();
 
-    let ended = example(&path).run();
+    // At the tutorial's pace: the client, forked before the server looks at
+    // the path, is in its `sleep(1)` while the server refuses. With no
+    // pause, it can connect to the live server there first, and print its
+    // line: the port leaves that race to the pacing sleep.
+    let ended = example(&path).at_real_pace().run();
     assert_refused(
         &ended,
         &format!(
@@ -421,11 +427,14 @@ fn a_second_run_with_the_same_path_leaves_the_first_alone() {
         "socket {}: another run is using it now; wait for it to end, or {ADVICE}",
         path.display()
     );
-    let second = example(&path).run();
+    // At the tutorial's pace, as for a live server above: with no pause,
+    // the second run's client can connect to the first run's server.
+    let second = example(&path).at_real_pace().run();
     assert_refused(&second, &refused);
     // The same path, spelled relative to the directory the run starts in.
     let relative = Example::new(cargo_bin!("uds"), dir.path())
         .arg("./ipc_socket")
+        .at_real_pace()
         .run();
     assert_refused(
         &relative,
@@ -452,14 +461,17 @@ fn twenty_runs_with_twenty_paths_at_once_all_succeed() {
 fn too_few_file_descriptors_is_a_one_line_error_and_leaves_nothing() {
     // 4: the claim gets fd 3, and the server's socket none. 5: the server
     // binds and listens, and `accept` gets no descriptor for the connection.
-    // (At 3, the dynamic loader itself cannot start the program.)
+    // (At 3, the dynamic loader itself cannot start the program.) At the
+    // tutorial's pace: `accept` fails at once, while the client still
+    // sleeps; with no pause, the client may have connected and printed its
+    // line first.
     for (limit, printed, error) in [
         (4, &[][..], "socket: Too many open files\n"),
         (5, &TRANSCRIPT[..1], "accept: Too many open files\n"),
     ] {
         let dir = TestDir::new();
         let path = dir.join("ipc_socket");
-        let mut command = example(&path).command();
+        let mut command = example(&path).at_real_pace().command();
         let ulimit_n = move || {
             let rlimit = libc::rlimit {
                 rlim_cur: limit,
@@ -524,7 +536,12 @@ fn stdout_closed_after_the_first_line_is_a_one_line_error() {
 fn piped_into_head_1_it_is_a_one_line_error() {
     let dir = TestDir::new();
     let path = dir.join("ipc_socket");
+    // At the tutorial's pace: the client's `sleep(1)` is what lets `head`
+    // read the server's first line and close the pipe before the rest of the
+    // run is printed. (With no pause, the whole run may fit in the pipe
+    // first, and end with exit 0.)
     let mut program = example(&path)
+        .at_real_pace()
         .command()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -32,6 +32,13 @@ pub fn in_ipc_namespace(example: &Example, sysctl: &str, value: &str) -> Option<
         return None;
     }
     let mut command = unshare(false);
+    // The example's environment (its pace) passes through unshare and sh.
+    for (name, value) in example.command().get_envs() {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
     command
         .current_dir(&example.dir)
         .args([

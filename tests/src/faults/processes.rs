@@ -2,6 +2,7 @@
 //! signals: its children, the system call a process is asleep in, its
 //! state; `kill`; becoming the reaper of the orphans a test makes.
 
+use crate::wait::wait_for;
 use crate::wait_until;
 
 /// The child that process `pid` forks, once it has forked it.
@@ -33,8 +34,12 @@ pub fn syscall(pid: i32) -> Option<i64> {
 /// Waits until process `pid` is asleep in system call `number`
 /// (`libc::SYS_msgrcv`).
 pub fn wait_asleep_in(pid: i32, number: libc::c_long, name: &str) {
-    wait_until(&format!("process {pid} is asleep in {name}"), || {
-        syscall(pid) == Some(number) && state(pid) == Some('S')
+    wait_for(&format!("process {pid} is asleep in {name}"), || {
+        if syscall(pid) == Some(number) && state(pid) == Some('S') {
+            Ok(())
+        } else {
+            Err(describe(&[pid]))
+        }
     });
 }
 
@@ -42,24 +47,41 @@ pub fn wait_asleep_in(pid: i32, number: libc::c_long, name: &str) {
 /// call `number`, and returns which.
 pub fn wait_one_asleep_in(pid: i32, number: libc::c_long, name: &str) -> i32 {
     let mut found = 0;
-    wait_until(
+    wait_for(
         &format!("process {pid} or its child is asleep in {name}"),
         || {
             let mut processes = children(pid);
             processes.push(pid);
             match processes
-                .into_iter()
-                .find(|&p| syscall(p) == Some(number) && state(p) == Some('S'))
+                .iter()
+                .find(|&&p| syscall(p) == Some(number) && state(p) == Some('S'))
             {
-                Some(p) => {
+                Some(&p) => {
                     found = p;
-                    true
+                    Ok(())
                 }
-                None => false,
+                None => Err(describe(&processes)),
             }
         },
     );
     found
+}
+
+/// What processes `pids` are doing, for a test that gives up waiting:
+/// "process 4242 in state S, in system call 1" (its number, as in
+/// `/proc/PID/syscall`).
+pub(crate) fn describe(pids: &[i32]) -> String {
+    let each: Vec<String> = pids
+        .iter()
+        .map(|&pid| match (state(pid), syscall(pid)) {
+            (None, _) => format!("process {pid} gone"),
+            (Some(state), Some(number)) => {
+                format!("process {pid} in state {state}, in system call {number}")
+            }
+            (Some(state), None) => format!("process {pid} in state {state}, running"),
+        })
+        .collect();
+    each.join("; ")
 }
 
 /// The state letter of process `pid`: R, S, Z...

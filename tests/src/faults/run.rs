@@ -12,15 +12,19 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 
-use super::processes::{children, forked_child, state, syscall};
-use crate::{FullPipe, TIMEOUT, wait_until};
+use super::pace::Pace;
+use super::processes::{children, describe, forked_child, state, syscall};
+use crate::wait::wait_for;
+use crate::{FullPipe, TIMEOUT};
 
-/// How to start one example: its binary, where it runs, its arguments.
+/// How to start one example: its binary, where it runs, its arguments, and
+/// its pace ([`Pace::Test`] unless the test says otherwise).
 #[derive(Debug, Clone)]
 pub struct Example {
     pub bin: PathBuf,
     pub dir: PathBuf,
     pub args: Vec<OsString>,
+    pub pace: Pace,
 }
 
 impl Example {
@@ -29,7 +33,21 @@ impl Example {
             bin: bin.to_owned(),
             dir: dir.to_owned(),
             args: Vec::new(),
+            pace: Pace::Test,
         }
+    }
+
+    /// The example at the tutorial's pace (no `IPC_PACE`): for a test that
+    /// needs a process in its pacing sleep, and so that the pace every user
+    /// sees stays tested.
+    pub fn at_real_pace(self) -> Self {
+        self.at(Pace::Real)
+    }
+
+    /// The example at `pace`.
+    pub fn at(mut self, pace: Pace) -> Self {
+        self.pace = pace;
+        self
     }
 
     pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
@@ -37,10 +55,11 @@ impl Example {
         self
     }
 
-    /// The command, without stdio set.
+    /// The command, without stdio set, at its pace.
     pub fn command(&self) -> Command {
         let mut command = Command::new(&self.bin);
         command.current_dir(&self.dir).args(&self.args);
+        self.pace.apply(&mut command);
         command
     }
 
@@ -77,13 +96,18 @@ impl Example {
     pub fn start_held(&self, room: usize) -> Held {
         let mut held = self.spawn_held(room);
         let pid = held.pid;
-        wait_until("the run is held at its stdout, or has ended", || {
+        wait_for("the run is held at its stdout, or has ended", || {
             let mut processes = children(pid);
             processes.push(pid);
-            processes
+            let held_or_ended = processes
                 .iter()
                 .any(|&p| syscall(p) == Some(libc::SYS_write) && state(p) == Some('S'))
-                || held.program.try_wait().unwrap().is_some()
+                || held.program.try_wait().unwrap().is_some();
+            if held_or_ended {
+                Ok(())
+            } else {
+                Err(describe(&processes))
+            }
         });
         held
     }

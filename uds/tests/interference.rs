@@ -29,7 +29,11 @@ use tests::{TestDir, exists, wait_until};
 const LINES: usize = 5;
 
 fn example(path: &Path) -> Example {
-    Example::new(cargo_bin!("uds"), path.parent().unwrap()).arg(path)
+    // At the tutorial's pace: the tests hold the client in its pacing second
+    // while the server waits in accept.
+    Example::new(cargo_bin!("uds"), path.parent().unwrap())
+        .arg(path)
+        .at_real_pace()
 }
 
 /// Runs `each(room, dir)` for each stopping point of a run, all at once,

@@ -42,10 +42,11 @@
 //! run's: judged by `lstat` of `/dev/shm/NAME`, it is removed with a notice
 //! if it is ours, and refused otherwise. The mutex is robust: if a process
 //! dies holding it, the other gets it with `EOWNERDEAD`, makes it consistent
-//! and says so, instead of waiting forever. Guards unlock, unmap and unlink
-//! on every path, so an error, Ctrl-C or SIGTERM (exit status 130 or 143,
-//! with a one-line notice) or a killed child (exit status 1) leaves nothing
-//! behind.
+//! and says so, instead of waiting forever. A name removed meanwhile (`rm`)
+//! is said at the end, and a new object there left alone. Guards unlock,
+//! unmap and unlink on every path, so an error, Ctrl-C or SIGTERM (exit
+//! status 130 or 143, with a one-line notice) or a killed child (exit status
+//! 1) leaves nothing behind.
 
 mod robust;
 
@@ -101,7 +102,7 @@ fn run(shm_name: OsString) -> anyhow::Result<()> {
     let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDWR;
     let open = || shm_open(shm_name.as_os_str(), flags, Mode::S_IRUSR | Mode::S_IWUSR);
     let shm_fd = robust::reclaim_and_retry(&shm_name, open)?;
-    let shm_object = ShmObject::adopt(shm_name); // unlinks the name on every path
+    let shm_object = ShmObject::adopt(shm_name, &shm_fd); // unlinks the name on every path
 
     // Set the size of the shared memory object
     ftruncate(&shm_fd, SIZE.get() as libc::off_t).perror("ftruncate")?;

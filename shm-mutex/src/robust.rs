@@ -1,14 +1,15 @@
 //! What the C listing leaves to luck, beside it: the name check and the
 //! claim; judging, and reclaiming, an object a crashed run left at the name;
 //! the robust mutex's recovery after `EOWNERDEAD`; and the guards that
-//! unlock, unmap and unlink on every path. Also the safe wrappers of the
-//! pthread calls, named after them, whose `unsafe` lives here.
+//! unlock, unmap and unlink on every path, the name only while it still
+//! leads to this run's object. Also the safe wrappers of the pthread calls,
+//! named after them, whose `unsafe` lives here.
 
 use std::cell::UnsafeCell;
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io;
-use std::mem::{self, ManuallyDrop, MaybeUninit};
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -147,33 +148,93 @@ fn dev_shm_path(name: &OsStr) -> PathBuf {
 /// The shared memory object this process created, by its name: if the
 /// parent leaves before the listing's `shm_unlink` (an error, a panic,
 /// Ctrl-C), dropping it unlinks the name. Only the parent owns one.
+///
+/// Another program may remove the name meanwhile (`rm /dev/shm/NAME`, its
+/// own `shm_unlink`): the run goes on, as the mapping keeps the memory, and
+/// the name may even be taken by a new object. So the guard also notes
+/// which object it created (`fstat`: device and inode), and unlinks the name
+/// only while the name still leads there.
 #[derive(Debug)]
 pub struct ShmObject {
     name: OsString,
+    /// The object's device and inode, if `fstat` could tell.
+    identity: Option<(u64, u64)>,
 }
 
 impl ShmObject {
-    /// Takes charge of the object `shm_open` just created at `name`.
-    pub fn adopt(name: OsString) -> Self {
-        Self { name }
+    /// Takes charge of the object `shm_open` just created at `name`, open as `fd`.
+    pub fn adopt(name: OsString, fd: &OwnedFd) -> Self {
+        let identity = nix::sys::stat::fstat(fd)
+            .ok()
+            .map(|stat| (stat.st_dev, stat.st_ino));
+        Self { name, identity }
     }
+
+    /// What is at the name now: this object, nothing, or another object.
+    fn at_name(&self) -> AtName {
+        match fs::symlink_metadata(dev_shm_path(&self.name)) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => AtName::Nothing,
+            Ok(found)
+                if self
+                    .identity
+                    .is_some_and(|ours| ours != (found.dev(), found.ino())) =>
+            {
+                AtName::Another
+            }
+            // Ours, or unknown: shm_unlink says which.
+            _ => AtName::Ours,
+        }
+    }
+}
+
+enum AtName {
+    Ours,
+    Nothing,
+    Another,
 }
 
 /// `shm_unlink(shm_name)`, once: the guard is not dropped afterwards. The
 /// memory itself is freed when the last mapping and descriptor are gone.
+/// If the name no longer leads to this object, there is nothing of this
+/// run's to unlink: a notice says so, and the run ends as it is.
 pub fn shm_unlink(object: ShmObject) -> Result<(), Errno> {
-    let mut object = ManuallyDrop::new(object);
-    shm_unlink_recorded(&mem::take(&mut object.name))
+    let object = ManuallyDrop::new(object);
+    let name = object.name.display();
+    let at_name = match object.at_name() {
+        AtName::Ours => match shm_unlink_recorded(&object.name) {
+            Err(Errno::ENOENT) => AtName::Nothing,
+            result => return result,
+        },
+        other => other,
+    };
+    if let AtName::Another = at_name {
+        note!(
+            "shm-mutex: shared memory object {name} was removed during the run, and another \
+             program made a new one there; left alone"
+        );
+    } else {
+        note!(
+            "shm-mutex: shared memory object {name} was removed during the run by another \
+             program; nothing left to remove"
+        );
+    }
+    Ok(())
 }
 
 impl Drop for ShmObject {
     fn drop(&mut self) {
-        if let Err(errno) = shm_unlink_recorded(&self.name) {
-            note!(
+        // Leaving early: the error or the interruption is the one line to
+        // print, so a name that is no longer ours is left without a word.
+        if !matches!(self.at_name(), AtName::Ours) {
+            return;
+        }
+        match shm_unlink_recorded(&self.name) {
+            Ok(()) | Err(Errno::ENOENT) => {}
+            Err(errno) => note!(
                 "shm_unlink(\"{0}\"): {1}; remove it with `rm /dev/shm{0}`",
                 self.name.display(),
                 errno.desc()
-            );
+            ),
         }
     }
 }

@@ -745,10 +745,20 @@ impl std::error::Error for Interference {}
 /// not one per process: what the child finds, the parent finds too, and
 /// says. If another program changed the object ([`Interference`]), the
 /// child stops quietly (status 0): the parent finds the change at its own
-/// next step, or at the end ([`check_total`]).
+/// next step, or at the end ([`check_total`]). If its stdout fails
+/// (`/dev/full`, a closed pipe), it stops quietly as `common::run_child`
+/// stops a child whose pipe is closed: the parent's next line fails the
+/// same way.
 pub fn parent_reports(result: anyhow::Result<()>) -> anyhow::Result<()> {
     match result {
         Err(error) if error.is::<Interference>() => Ok(()),
+        Err(error)
+            if error.downcast_ref::<SysError>().is_some_and(|error| {
+                error.call() == "write stdout" && error.errno() != Some(Errno::EINTR)
+            }) =>
+        {
+            Err(SysError::new("write stdout", Errno::EPIPE).into())
+        }
         other => other,
     }
 }

@@ -13,8 +13,10 @@
 //! over the run's mutex, `counter = 0`, its first increment); a program
 //! that takes the mutex and writes the counter; one that writes over the
 //! object (`echo x >`) or truncates it; the object removed (`rm`) or
-//! replaced. The runs of one test go in parallel, as each takes the five
-//! seconds of the tutorial's pacing.
+//! replaced; job control (SIGSTOP and SIGCONT of either process, also while
+//! the other waits on the mutex; Ctrl-Z of the whole job); a stdout that
+//! fails (`/dev/full`, closed). The runs of one test go in parallel, as
+//! each takes the five seconds of the tutorial's pacing.
 
 // Helpers here are test code too: a panic is a failure with a message.
 #![allow(clippy::unwrap_used)]
@@ -22,15 +24,17 @@
 use std::ffi::CString;
 use std::fs::{self, OpenOptions};
 use std::mem::MaybeUninit;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
+use std::process::Stdio;
 use std::ptr::NonNull;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
 use libc::c_int;
-use tests::faults::{Ended, Example, Held, children, state, syscall};
-use tests::{dev_shm, exists};
+use tests::faults::{Ended, Example, Held, children, kill, state, syscall};
+use tests::{FullPipe, dev_shm, exists};
 
 #[allow(dead_code)]
 mod support;
@@ -642,5 +646,201 @@ fn the_object_removed_from_outside_at_any_line_is_said_once() {
         the_object_removed_at_any_line_the_run_finishes_and_says_so,
         an_object_made_at_the_name_after_a_removal_is_left_alone,
         the_object_removed_then_ctrl_c_is_one_line_with_nothing_to_remove,
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Job control.
+
+/// Stops `pid` with `signal` and waits until it is stopped.
+fn stop(pid: i32, signal: c_int) {
+    assert!(kill(pid, signal), "process {pid} is there to stop");
+    poll(&format!("process {pid} is stopped"), || match doing(pid) {
+        None | Some(('T' | 't', _)) => Ok(()),
+        seen => Err(format!("{seen:?}")),
+    });
+}
+
+/// Waits until every process of the run but `stopped` waits (on the mutex,
+/// in its pacing sleep, for the child, on stdout) or is gone.
+fn wait_until_the_rest_waits(parent: i32, stopped: i32) {
+    let waits = [
+        libc::SYS_futex,
+        libc::SYS_clock_nanosleep,
+        libc::SYS_wait4,
+        libc::SYS_write,
+    ];
+    poll("the rest of the run waits for the stopped one", || {
+        let mut others = children(parent);
+        others.push(parent);
+        let seen: Vec<_> = others
+            .iter()
+            .filter(|&&other| other != stopped)
+            .map(|&other| (other, doing(other)))
+            .collect();
+        if seen
+            .iter()
+            .all(|&(other, _)| asleep_in_one_of(other, &waits))
+        {
+            Ok(())
+        } else {
+            Err(format!("{seen:?}"))
+        }
+    });
+}
+
+/// The whole transcript, right, exit 0, nothing on stderr, nothing left.
+fn assert_whole(name: &str, ended: &Ended) {
+    assert_eq!(
+        (ended.code, ended.stderr.as_str()),
+        (Some(0), ""),
+        "{ended:#?}"
+    );
+    assert_counts_to_55(&ended.lines);
+    ended.assert_group_gone();
+    assert!(!exists(&dev_shm(name)), "{ended:#?}");
+}
+
+fn either_process_stopped_and_continued_at_any_line_the_run_finishes() {
+    // Held at each line: one process blocked inside the mutex, the other
+    // waiting on it or asleep. The holder or the waiter is stopped; the
+    // pipe is then emptied, the rest of the run comes to wait for the
+    // stopped one, and it is continued (`kill -STOP`, then `kill -CONT`).
+    let points: Vec<(usize, bool)> = points_with_work_left()
+        .into_iter()
+        .flat_map(|room| [(room, true), (room, false)])
+        .collect();
+    in_parallel(points, |(room, stop_holder)| {
+        let name = shm_name();
+        let _cleanup = Cleanup::new(&name);
+        let held = example(&name).start_held(room);
+        let parent = held.pid();
+        let target = match holder_and_other(&held) {
+            Some((holder, _)) if stop_holder => Some(holder),
+            Some((_, other)) => other,
+            None => None,
+        };
+        let Some(target) = target else {
+            return assert_whole(&name, &held.finish());
+        };
+        stop(target, libc::SIGSTOP);
+        let finishing = thread::spawn(move || held.finish());
+        wait_until_the_rest_waits(parent, target);
+        assert!(kill(target, libc::SIGCONT));
+        assert_whole(&name, &finishing.join().unwrap());
+    });
+}
+
+fn ctrl_z_then_fg_at_any_line_the_run_finishes() {
+    // SIGTSTP to the job, as Ctrl-Z sends it: both processes stop; then
+    // SIGCONT to the job, as `fg` sends it.
+    in_parallel((1..=9).collect(), |lines| {
+        let name = shm_name();
+        let _cleanup = Cleanup::new(&name);
+        let mut running = example(&name).start();
+        assert!(running.read_lines(lines));
+        let parent = running.pid();
+        running.signal_group(libc::SIGTSTP);
+        poll("every process of the job is stopped", || {
+            let mut all = children(parent);
+            all.push(parent);
+            let seen: Vec<_> = all.iter().map(|&p| (p, doing(p))).collect();
+            if seen
+                .iter()
+                .all(|(_, now)| matches!(now, None | Some(('T', _))))
+            {
+                Ok(())
+            } else {
+                Err(format!("{seen:?}"))
+            }
+        });
+        running.signal_group(libc::SIGCONT);
+        assert_whole(&name, &running.finish());
+    });
+}
+
+#[test]
+fn job_control_at_any_line_lets_the_run_finish() {
+    all_at_once!(
+        either_process_stopped_and_continued_at_any_line_the_run_finishes,
+        ctrl_z_then_fg_at_any_line_the_run_finishes,
+    );
+}
+
+// ---------------------------------------------------------------------------
+// A stdout that fails.
+
+fn stdout_on_dev_full_is_one_line_and_nothing_is_left() {
+    in_parallel((0..10).collect(), |_| {
+        let name = shm_name();
+        let _cleanup = Cleanup::new(&name);
+        let full = OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let output = example(&name)
+            .command()
+            .stdin(Stdio::null())
+            .stdout(full)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(
+            (
+                output.status.code(),
+                String::from_utf8_lossy(&output.stderr).as_ref()
+            ),
+            (Some(1), "write stdout: No space left on device\n"),
+        );
+        assert!(!exists(&dev_shm(&name)), "{name} removed");
+    });
+}
+
+fn stdout_closed_after_any_line_is_one_line_and_nothing_is_left() {
+    // `| head -N` without its race: the reader goes away while a process
+    // of the run (either one) is blocked writing the next line.
+    in_parallel(points_with_work_left(), |room| {
+        let name = shm_name();
+        let _cleanup = Cleanup::new(&name);
+        let mut stdout = FullPipe::with_room(room);
+        let program = example(&name)
+            .command()
+            .stdout(stdout.stdout())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let parent = i32::try_from(program.id()).unwrap();
+        poll("a process of the run blocks writing past the room", || {
+            let mut all = children(parent);
+            all.push(parent);
+            let seen: Vec<_> = all.iter().map(|&p| (p, doing(p))).collect();
+            if seen
+                .iter()
+                .any(|&(_, now)| now == Some(('S', Some(libc::SYS_write))))
+            {
+                Ok(())
+            } else {
+                Err(format!("{seen:?}"))
+            }
+        });
+        drop(stdout);
+        let output = program.wait_with_output().unwrap();
+        assert_eq!(
+            (
+                output.status.code(),
+                String::from_utf8_lossy(&output.stderr).as_ref()
+            ),
+            (Some(1), "write stdout: Broken pipe\n"),
+        );
+        // SAFETY: kill with signal 0 only checks; it takes no pointers.
+        let alive = unsafe { libc::kill(-parent, 0) } == 0;
+        assert!(!alive, "no process of the run left");
+        assert!(!exists(&dev_shm(&name)), "{name} removed");
+    });
+}
+
+#[test]
+fn a_stdout_that_fails_at_any_line_is_one_line() {
+    all_at_once!(
+        stdout_on_dev_full_is_one_line_and_nothing_is_left,
+        stdout_closed_after_any_line_is_one_line_and_nothing_is_left,
     );
 }

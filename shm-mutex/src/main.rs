@@ -136,7 +136,7 @@ fn run(shm_name: OsString) -> anyhow::Result<()> {
     // SAFETY: the process is single-threaded, so the child's copy of it holds
     // no lock that another thread was holding. Nothing has been printed yet.
     let child = match unsafe { fork() }.perror("fork")? {
-        // The child leaves it to the parent to report what goes wrong (one line, robust.rs)
+        // What another program did, or a failed stdout, the parent says: one line (robust.rs)
         ForkResult::Child => run_child(|| robust::parent_reports(child(shared))),
         ForkResult::Parent { child } => Child::watch(child)?,
     };

@@ -29,8 +29,7 @@
 //! | `shm_open(name, O_CREAT \| O_RDWR, 0666)` | `nix` `shm_open`, with `O_EXCL` and 0600 |
 //! | `ftruncate`, `mmap` | `nix` `ftruncate` (checked), `mmap`, then a `Mapping` guard |
 //! | `struct shared_data` | `#[repr(C)] struct SharedData`, its fields in `UnsafeCell`s |
-//! | `pthread_mutexattr_*`, `pthread_mutex_*` | the same names: wrappers of `libc` in robust.rs |
-//! | `pthread_mutex_lock` / `unlock` | a `Locked` guard, which unlocks on every path |
+//! | `pthread_mutexattr_*`, `pthread_mutex_*` | in robust.rs; `lock` (timed tries) gives a guard |
 //! | `fork()` | `nix` `fork`; the child runs `child`, ended by `common::run_child` |
 //! | `sleep(1)` | `common::sleep`: Ctrl-C, or a failed child, ends it at once |
 //! | `wait(NULL)` | `Child::wait`: a child that failed or was killed makes the parent fail |
@@ -41,11 +40,15 @@
 //! time holds it, so an object already at the name can only be a crashed
 //! run's: judged by `lstat` of `/dev/shm/NAME`, it is removed with a notice
 //! if it is ours, and refused otherwise. The mutex is robust: if a process
-//! dies holding it, the other gets it with `EOWNERDEAD`, makes it consistent
-//! and says so, instead of waiting forever. Guards unlock, unmap and unlink
-//! on every path, so an error, Ctrl-C or SIGTERM (exit status 130 or 143,
-//! with a one-line notice) or a killed child (exit status 1) leaves nothing
-//! behind.
+//! dies holding it, the other gets it with `EOWNERDEAD` and says so. Another
+//! program at the same name (the C listing) that makes the mutex again,
+//! changes the counter, or writes over or truncates the object is noticed at
+//! the next step: one line, exit 1, no wrong value printed. A name removed
+//! meanwhile (`rm`) is said at the end, and a new object there left alone.
+//! A wait for the mutex gives up on a holder outside the run, but not on the
+//! other process, even stopped (Ctrl-Z). Guards unlock, unmap and unlink on
+//! every path, so an error, Ctrl-C or SIGTERM (exit status 130 or 143, with
+//! a one-line notice) or a killed child (exit status 1) leaves nothing behind.
 
 mod robust;
 
@@ -101,7 +104,7 @@ fn run(shm_name: OsString) -> anyhow::Result<()> {
     let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDWR;
     let open = || shm_open(shm_name.as_os_str(), flags, Mode::S_IRUSR | Mode::S_IWUSR);
     let shm_fd = robust::reclaim_and_retry(&shm_name, open)?;
-    let shm_object = ShmObject::adopt(shm_name); // unlinks the name on every path
+    let shm_object = ShmObject::adopt(shm_name, &shm_fd); // unlinks the name on every path
 
     // Set the size of the shared memory object
     ftruncate(&shm_fd, SIZE.get() as libc::off_t).perror("ftruncate")?;
@@ -133,35 +136,40 @@ fn run(shm_name: OsString) -> anyhow::Result<()> {
     // SAFETY: the process is single-threaded, so the child's copy of it holds
     // no lock that another thread was holding. Nothing has been printed yet.
     let child = match unsafe { fork() }.perror("fork")? {
-        ForkResult::Child => run_child(|| child(shared)),
+        // What another program did, or a failed stdout, the parent says: one line (robust.rs)
+        ForkResult::Child => run_child(|| robust::parent_reports(child(shared))),
         ForkResult::Parent { child } => Child::watch(child)?,
     };
 
     // Parent process
     for _ in 0..ITERATIONS {
         // Lock mutex
-        let locked = pthread_mutex_lock(&shared.mutex).perror("pthread_mutex_lock")?;
+        let locked = pthread_mutex_lock(&shared.mutex)?;
         // If the child died holding it, recover it; on Ctrl-C stop here (robust.rs)
         robust::recover(&locked, "child")?;
 
         // Critical section
         // SAFETY: this process holds the mutex, so the child keeps off the counter.
         let counter = unsafe { &mut *shared.counter.get() };
+        // A mutex or counter that another program changed ends the run here (robust.rs)
+        robust::check_counter(&locked, *counter, 10)?;
         *counter += 10;
         say!("Parent: Incremented counter to {counter}")?;
 
         // Unlock mutex
-        pthread_mutex_unlock(locked);
+        pthread_mutex_unlock(locked)?;
 
         common::sleep(Duration::from_secs(1))?; // Sleep to make the interleaving visible
     }
 
     // Wait for child
     child.wait()?;
+    // 55, unless another program changed the counter (robust.rs)
+    robust::check_total(shared)?;
 
     // Clean up
     // SAFETY: the mutex is unlocked, and the child, its only other user, has exited.
-    unsafe { pthread_mutex_destroy(&shared.mutex) }.perror("pthread_mutex_destroy")?;
+    unsafe { pthread_mutex_destroy(&shared.mutex) }?;
     pthread_mutexattr_destroy(attr);
 
     // Unmap and close
@@ -177,18 +185,20 @@ fn child(shared: &SharedData) -> anyhow::Result<()> {
     // Child process
     for _ in 0..ITERATIONS {
         // Lock mutex
-        let locked = pthread_mutex_lock(&shared.mutex).perror("pthread_mutex_lock")?;
+        let locked = pthread_mutex_lock(&shared.mutex)?;
         // If the parent died holding it, recover it; on Ctrl-C stop here (robust.rs)
         robust::recover(&locked, "parent")?;
 
         // Critical section
         // SAFETY: this process holds the mutex, so the parent keeps off the counter.
         let counter = unsafe { &mut *shared.counter.get() };
+        // A mutex or counter that another program changed ends the child here (robust.rs)
+        robust::check_counter(&locked, *counter, 1)?;
         *counter += 1;
         say!("Child: Incremented counter to {counter}")?;
 
         // Unlock mutex
-        pthread_mutex_unlock(locked);
+        pthread_mutex_unlock(locked)?;
 
         common::sleep(Duration::from_secs(1))?; // Sleep to make the interleaving visible
     }

@@ -41,7 +41,8 @@ use crate::state::{self, Ended};
 /// quietly with 141, and its parent prints `write stdout: Broken pipe`, if
 /// its own write has not failed first: one line, not one per process. So
 /// does a child whose stdout fails otherwise (`/dev/full`), with 200 + the
-/// errno.
+/// errno. A child whose parent ended before it started exits 1 without a
+/// word: the parent's end is the parent's (or the shell's) to tell.
 pub fn run_child(child: impl FnOnce() -> anyhow::Result<()>) -> ! {
     // A panic unwinds the child's own frames, and stops here.
     let status = match prepare_child().map(|()| panic::catch_unwind(AssertUnwindSafe(child))) {
@@ -51,6 +52,10 @@ pub fn run_child(child: impl FnOnce() -> anyhow::Result<()>) -> ! {
         Ok(Ok(Err(error))) if stdout_failed(&error).is_some() => {
             stdout_failed(&error).map_or(1, |(status, _)| status)
         }
+        // The parent is gone before the child could start: whatever ended
+        // it has been said by it, or by the shell; a second line would be
+        // the child's alone, about a run that is over.
+        Err(error) if error.is::<ParentGone>() => 1,
         Ok(Ok(Err(error))) | Err(error) => {
             // After Ctrl-C the error only says "interrupted": not worth a line.
             if state::received().is_none() {
@@ -102,16 +107,27 @@ fn stdout_errno(code: i32) -> Option<Errno> {
 }
 
 /// `prctl(PR_SET_PDEATHSIG, SIGKILL)`, then a check that the parent has not
-/// already gone between `fork` and here.
+/// already gone between `fork` and here ([`ParentGone`]).
 fn prepare_child() -> anyhow::Result<()> {
     set_pdeathsig(Signal::SIGKILL).perror("prctl PR_SET_PDEATHSIG")?;
     match state::main_pid() {
-        Some(parent) if getppid() != parent => {
-            bail!("the parent process ended before the child started")
-        }
+        Some(parent) if getppid() != parent => Err(ParentGone.into()),
         _ => Ok(()),
     }
 }
+
+/// The parent process ended before the child started: the child exits 1
+/// without a line of its own.
+#[derive(Debug)]
+struct ParentGone;
+
+impl std::fmt::Display for ParentGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the parent process ended before the child started")
+    }
+}
+
+impl std::error::Error for ParentGone {}
 
 /// The parent's handle on the child it forked.
 ///

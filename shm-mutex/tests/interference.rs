@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
 use libc::c_int;
-use tests::faults::{Ended, Example, Held, children, kill, state, syscall};
+use tests::faults::{Ended, Example, Held, Pace, children, kill, state, syscall};
 use tests::{FullPipe, dev_shm, exists};
 
 #[allow(dead_code)]
@@ -41,7 +41,12 @@ mod support;
 use support::{assert_counts_to_55, counts, shm_name};
 
 fn example(name: &str) -> Example {
-    Example::new(cargo_bin!("shm-mutex"), &std::env::temp_dir()).arg(name)
+    // Paced (a fifth of the tutorial's second): the tests act between two
+    // lines, while both processes are in their pacing sleep, or while one
+    // holds the mutex.
+    Example::new(cargo_bin!("shm-mutex"), &std::env::temp_dir())
+        .arg(name)
+        .at(Pace::Scaled("0.2"))
 }
 
 /// Whatever a test left at `/dev/shm/NAME` (an object made in place of the

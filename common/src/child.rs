@@ -39,7 +39,10 @@ use crate::state::{self, Ended};
 /// that SIGINT or SIGTERM stopped exits quietly with 130 or 143; its parent
 /// prints the notice. A child whose stdout is closed (`| head -1`) exits
 /// quietly with 141, and its parent prints `write stdout: Broken pipe`, if
-/// its own write has not failed first: one line, not one per process.
+/// its own write has not failed first: one line, not one per process. A
+/// child that fails because another program removed or changed the System V
+/// object ([`crate::sysv::told_interference`]) says so only if its parent
+/// has not already: again one line.
 pub fn run_child(child: impl FnOnce() -> anyhow::Result<()>) -> ! {
     // A panic unwinds the child's own frames, and stops here.
     let status = match prepare_child().map(|()| panic::catch_unwind(AssertUnwindSafe(child))) {
@@ -47,6 +50,9 @@ pub fn run_child(child: impl FnOnce() -> anyhow::Result<()>) -> ! {
         // Its stdout is closed (`| head -1`): the parent, which writes to
         // the same stdout, says so, once.
         Ok(Ok(Err(error))) if stdout_closed(&error) => STDOUT_CLOSED,
+        // Another process removed or changed the object: told once, by
+        // whichever of the two processes gets there first.
+        Ok(Ok(Err(_))) if state::received().is_none() && crate::sysv::told_interference() => 1,
         Ok(Ok(Err(error))) | Err(error) => {
             // After Ctrl-C the error only says "interrupted": not worth a line.
             if state::received().is_none() {

@@ -28,6 +28,7 @@ mod output;
 mod pipes;
 pub mod sysv;
 mod sysv_example;
+pub mod sysv_interference;
 mod users;
 mod wait;
 

@@ -51,20 +51,20 @@ pub fn semop(semid: c_int, op: c_short, flags: c_int) -> Result<(), Errno> {
         tv_sec: PATIENCE.as_secs() as libc::time_t,
         tv_nsec: 0,
     };
+    // Only taking it (-1) can wait; giving it back runs as glibc's semop.
+    let timeout = if op < 0 {
+        &raw const patience
+    } else {
+        std::ptr::null()
+    };
     blocking(|| {
         loop {
             // SAFETY: semtimedop(2) (glibc's semop is this system call
             // without a timeout): `sop` is one valid sembuf, and the count
-            // says one; `patience` is a valid timespec.
-            let done = unsafe {
-                libc::syscall(
-                    libc::SYS_semtimedop,
-                    semid,
-                    &raw mut sop,
-                    1,
-                    &raw const patience,
-                )
-            };
+            // says one; `timeout` is null or points to `patience`, which
+            // outlives the call.
+            let done =
+                unsafe { libc::syscall(libc::SYS_semtimedop, semid, &raw mut sop, 1, timeout) };
             match Errno::result(done) {
                 // The time is up, and the semaphore still not ours.
                 Err(Errno::EAGAIN) => {

@@ -18,6 +18,7 @@ use common::blocking;
 use common::sysv::{self, Kind, semctl};
 use libc::{GETNCNT, GETVAL, SETVAL, c_int, c_short, key_t};
 use nix::errno::Errno;
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 
 use crate::Semun;
 
@@ -87,7 +88,9 @@ const PATIENCE: Duration = Duration::from_secs(1);
 /// What a wait that timed out shows of another program, if anything: the
 /// value is 0 while another process waits as well (so neither process of
 /// the run is inside, and nobody of the run can give it back: someone
-/// else set it to 0 or holds it), or another process changed it last.
+/// else set it to 0 or holds it), or while the child has ended (it gave
+/// back what it held, `SEM_UNDO` included), or another process changed it
+/// last.
 fn stuck(semid: c_int) -> Option<String> {
     let value = semctl(semid, 0, GETVAL).ok()?;
     let waiting = semctl(semid, 0, GETNCNT).ok()?;
@@ -97,7 +100,22 @@ fn stuck(semid: c_int) -> Option<String> {
              another program set it to 0 or holds it"
         ));
     }
+    if value == 0 && child_ended() {
+        return Some(
+            "it stays at 0 though the child has ended: another program set it to 0".to_owned(),
+        );
+    }
     sysv::others_using()
+}
+
+/// Whether this process has a child that has ended, not yet reaped
+/// (`waitid` with `WNOWAIT` leaves it for `wait`). In the child: false.
+fn child_ended() -> bool {
+    let ended = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    matches!(
+        waitid(Id::All, ended),
+        Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..))
+    )
 }
 
 /// Before `sem_unlock`: the value is still 0, as it must be while this

@@ -43,6 +43,9 @@ use crate::state::{self, Ended};
 /// does a child whose stdout fails otherwise (`/dev/full`), with 200 + the
 /// errno. A child whose parent ended before it started exits 1 without a
 /// word: the parent's end is the parent's (or the shell's) to tell.
+/// A child that fails because another program removed or changed the System
+/// V object ([`crate::sysv::told_interference`]) says so only if its parent
+/// has not already: again one line.
 pub fn run_child(child: impl FnOnce() -> anyhow::Result<()>) -> ! {
     // A panic unwinds the child's own frames, and stops here.
     let status = match prepare_child().map(|()| panic::catch_unwind(AssertUnwindSafe(child))) {
@@ -56,6 +59,9 @@ pub fn run_child(child: impl FnOnce() -> anyhow::Result<()>) -> ! {
         // it has been said by it, or by the shell; a second line would be
         // the child's alone, about a run that is over.
         Err(error) if error.is::<ParentGone>() => 1,
+        // Another process removed or changed the object: told once, by
+        // whichever of the two processes gets there first.
+        Ok(Ok(Err(_))) if state::received().is_none() && crate::sysv::told_interference() => 1,
         Ok(Ok(Err(error))) | Err(error) => {
             // After Ctrl-C the error only says "interrupted": not worth a line.
             if state::received().is_none() {

@@ -20,6 +20,9 @@ use crate::{interrupt, state};
 /// - a second argument or an unknown option prints the problem and the usage
 ///   line (the first line of `help`) on stderr and exits 2, and so does a
 ///   [`UsageError`] that `run` returns (a name it cannot use);
+/// - an error that another program's interference with the System V object
+///   explains is the one line that says so ([`crate::sysv::told_interference`]),
+///   exit 1;
 /// - any other error is printed as `<call>: <reason>` on stderr, exit 1.
 ///
 /// `--` ends the options, for a name that starts with `-`.
@@ -79,6 +82,8 @@ fn start(
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // Another process removed or changed the object: one line says so.
+        Err(_) if crate::sysv::told_interference() => ExitCode::FAILURE,
         Err(error) if error.is::<ChildFailed>() => ExitCode::FAILURE,
         Err(error) => match error.downcast_ref::<UsageError>() {
             Some(problem) => bad_usage(problem),

@@ -3,14 +3,29 @@
 //! crashed run's object reclaimed from what `IPC_STAT` says, the guard that
 //! removes the object on every path (with the notice), and the hints.
 //!
+//! Another process of the same user can open the same object (the C
+//! listings create theirs with `IPC_CREAT | 0666` and no `IPC_EXCL`, so run
+//! at the same key they get ours), write to it, or remove it (`ipcrm`). What
+//! a run can notice of that is told here, once for the run ([`interfered`],
+//! [`told_interference`]): one line naming the object and what happened.
+//!
 //! The listing's own calls stay in each example's `main.rs`, by their C
 //! names; the thin wrappers here ([`shmget`], [`msgget`], [`semget`],
 //! [`shmctl`], [`msgctl`], [`semctl`]) only make them safe to call.
 
 use std::ffi::{CString, OsStr};
+use std::fmt;
 use std::mem::{ManuallyDrop, MaybeUninit};
+use std::num::NonZeroUsize;
 use std::os::unix::ffi::OsStrExt;
 use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use anyhow::anyhow;
+use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous};
+use nix::sys::wait::{Id, WaitPidFlag, waitid};
+use nix::unistd::{Pid, getpid};
 
 use libc::{IPC_RMID, IPC_STAT, c_int, key_t};
 use nix::errno::Errno;
@@ -362,8 +377,17 @@ pub struct Owned {
 }
 
 impl Owned {
-    /// Takes charge of the object `id`, which the `*get` call just created.
+    /// Takes charge of the object `id`, which the `*get` call just created;
+    /// it is also the object that [`interfered`] and
+    /// [`told_interference`] speak of (and the child, forked later, knows
+    /// it too).
     pub fn adopt(kind: Kind, key: key_t, id: c_int) -> Self {
+        let _ = THIS_RUN.set(ThisRun {
+            kind,
+            key,
+            id,
+            told: told_word(),
+        });
         Self { kind, key, id }
     }
 
@@ -377,6 +401,7 @@ impl Owned {
     pub fn remove(self, rmid: impl FnOnce(c_int) -> Result<c_int, Errno>) -> Result<(), Errno> {
         let this = ManuallyDrop::new(self);
         rmid(this.id)?;
+        REMOVED_BY_US.store(true, Ordering::SeqCst);
         state::removed(object(this.kind, this.key, this.id));
         Ok(())
     }
@@ -386,7 +411,12 @@ impl Drop for Owned {
     fn drop(&mut self) {
         let Self { kind, key, id } = *self;
         match kind.rmid(id) {
-            Ok(()) => state::removed(object(kind, key, id)),
+            Ok(()) => {
+                REMOVED_BY_US.store(true, Ordering::SeqCst);
+                state::removed(object(kind, key, id));
+            }
+            // Another process removed it: `told_interference` says so.
+            Err(Errno::EINVAL | Errno::EIDRM) => {}
             Err(errno) => {
                 let call = match kind {
                     Kind::Sem => "semctl IPC_RMID",
@@ -413,4 +443,193 @@ pub fn key_taken_hint(what: &str, ipcs: char, key: key_t) -> String {
         "a {what} with key {key:#010x} already exists (`ipcs -{ipcs}` lists it); \
          if no run is using it, remove it with `ipcrm -{ipcrm} {key:#010x}`"
     )
+}
+
+/// The object this run created, as [`Owned::adopt`] recorded it, and the
+/// word that the parent and its child share to tell an interference once.
+struct ThisRun {
+    kind: Kind,
+    key: key_t,
+    id: c_int,
+    told: Option<&'static AtomicU32>,
+}
+
+static THIS_RUN: OnceLock<ThisRun> = OnceLock::new();
+
+/// Whether this run removed its object itself (the listing's `*ctl`, or
+/// the guard): then its absence is no interference.
+static REMOVED_BY_US: AtomicBool = AtomicBool::new(false);
+
+/// What this process noticed another process do to the object.
+static NOTICED: Mutex<Option<String>> = Mutex::new(None);
+
+/// A word in memory that the child shares with the parent (it is mapped
+/// before the fork): 1 once one of them has told of an interference, so
+/// that the other, which fails for the same reason, stays silent. Without
+/// it (mmap failed) each process tells what it noticed.
+fn told_word() -> Option<&'static AtomicU32> {
+    let length = NonZeroUsize::new(size_of::<AtomicU32>())?;
+    let flags = MapFlags::MAP_SHARED;
+    let protection = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
+    // SAFETY: a new anonymous mapping, where the kernel chooses; nothing
+    // else is mapped over. It is never unmapped: it lives as the process.
+    let word = unsafe { mmap_anonymous(None, length, protection, flags) }.ok()?;
+    // SAFETY: the mapping is page-aligned, zero-filled (a valid AtomicU32
+    // holding 0) and never unmapped, so the reference is valid for ever.
+    Some(unsafe { word.cast::<AtomicU32>().as_ref() })
+}
+
+/// Records that another process did `what` to this run's object, and
+/// returns the error that ends the run: `message queue 0x62012345 (id 7):
+/// another process sent it a message ...`. The line is printed once, by
+/// [`told_interference`].
+pub fn interfered(what: impl fmt::Display) -> anyhow::Error {
+    let line = match THIS_RUN.get() {
+        Some(run) => format!("{}: {what}", object(run.kind, run.key, run.id)),
+        None => what.to_string(),
+    };
+    if let Ok(mut noticed) = NOTICED.lock() {
+        noticed.get_or_insert_with(|| line.clone());
+    }
+    anyhow!(line)
+}
+
+/// Called when the parent's run or the child's part fails: whether the
+/// failure comes from another process's interference (what [`interfered`]
+/// recorded, or the object removed by someone else), told by this process
+/// or by the other one. If so, the first of the two to get here prints the
+/// one line, and the caller prints nothing more; if not, the caller
+/// reports its own error as usual.
+pub fn told_interference() -> bool {
+    let Some(run) = THIS_RUN.get() else {
+        return false;
+    };
+    let noticed = NOTICED.lock().ok().and_then(|noticed| noticed.clone());
+    let line = noticed.or_else(|| {
+        run.gone().then(|| {
+            format!(
+                "{}: another program removed it while the run was using it (`ipcrm`?)",
+                object(run.kind, run.key, run.id)
+            )
+        })
+    });
+    match (line, run.told) {
+        (Some(line), Some(told)) => {
+            if told.swap(1, Ordering::SeqCst) == 0 {
+                crate::note!("{line}");
+            }
+            true
+        }
+        (Some(line), None) => {
+            crate::note!("{line}");
+            true
+        }
+        (None, told) => told.is_some_and(|told| told.load(Ordering::SeqCst) != 0),
+    }
+}
+
+impl ThisRun {
+    /// Whether another process removed the object: its id is no longer
+    /// valid, or (a segment that is still attached) it is marked for
+    /// removal.
+    fn gone(&self) -> bool {
+        if REMOVED_BY_US.load(Ordering::SeqCst) {
+            return false;
+        }
+        let removed = |errno| matches!(errno, Errno::EINVAL | Errno::EIDRM);
+        match self.kind {
+            Kind::Shm => match segment_stat(self.id) {
+                Ok(stat) => c_int::from(stat.shm_perm.mode) & SHM_DEST != 0,
+                Err(errno) => removed(errno),
+            },
+            Kind::Msg => queue_stat(self.id).is_err_and(removed),
+            Kind::Sem => semctl(self.id, 0, libc::GETVAL).is_err_and(removed),
+        }
+    }
+}
+
+/// The mode bit of a segment marked for removal, which goes once the last
+/// process detaches (`SHM_DEST` in the kernel's `linux/shm.h`).
+const SHM_DEST: c_int = 0o1000;
+
+/// `shmctl(shmid, IPC_STAT, &buf)`.
+pub fn segment_stat(shmid: c_int) -> Result<libc::shmid_ds, Errno> {
+    let mut stat = MaybeUninit::<libc::shmid_ds>::zeroed();
+    // SAFETY: IPC_STAT writes one shmid_ds into `stat`, which has room for it.
+    Errno::result(unsafe { libc::shmctl(shmid, IPC_STAT, stat.as_mut_ptr()) })?;
+    // SAFETY: shmctl succeeded, so it filled the struct (and it was zeroed).
+    Ok(unsafe { stat.assume_init() })
+}
+
+/// `msgctl(msqid, IPC_STAT, &buf)`.
+pub fn queue_stat(msqid: c_int) -> Result<libc::msqid_ds, Errno> {
+    let mut stat = MaybeUninit::<libc::msqid_ds>::zeroed();
+    // SAFETY: IPC_STAT writes one msqid_ds into `stat`, which has room for it.
+    Errno::result(unsafe { libc::msgctl(msqid, IPC_STAT, stat.as_mut_ptr()) })?;
+    // SAFETY: msgctl succeeded, so it filled the struct (and it was zeroed).
+    Ok(unsafe { stat.assume_init() })
+}
+
+/// Whether process `pid` is one of this run's: the parent (which
+/// [`crate::main`] runs in), or the parent's child, which `waitid` with
+/// `WNOWAIT` finds without reaping it (no file is opened: a run may have
+/// no descriptor to spare). Another program of the same user that uses
+/// the object is not.
+pub fn of_this_run(pid: libc::pid_t) -> bool {
+    let pid = Pid::from_raw(pid);
+    let me = getpid();
+    if pid == me || Some(pid) == state::main_pid() {
+        return true;
+    }
+    let child = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    Some(me) == state::main_pid() && waitid(Id::Pid(pid), child).is_ok()
+}
+
+/// What a look at this run's object shows of another process using it, if
+/// anything: a segment attached by more than the parent and its child, or
+/// last attached or detached by another process; a queue that another
+/// process last sent to or took from; a set that another process last
+/// changed (`semop`, `SETVAL`). `None` if nothing shows, or if the object
+/// cannot be looked at.
+pub fn others_using() -> Option<String> {
+    let run = THIS_RUN.get()?;
+    let other = |pid: libc::pid_t| pid != 0 && !of_this_run(pid);
+    match run.kind {
+        Kind::Shm => {
+            let stat = segment_stat(run.id).ok()?;
+            if stat.shm_nattch > 2 {
+                return Some(format!(
+                    "{} processes have it attached, this run's two and others: \
+                     another program is using it",
+                    stat.shm_nattch
+                ));
+            }
+            other(stat.shm_lpid).then(|| {
+                format!(
+                    "process {} attached or detached it: another program is using it",
+                    stat.shm_lpid
+                )
+            })
+        }
+        Kind::Msg => {
+            let stat = queue_stat(run.id).ok()?;
+            if other(stat.msg_lspid) {
+                return Some(format!(
+                    "process {} sent a message to it: another program is using it",
+                    stat.msg_lspid
+                ));
+            }
+            other(stat.msg_lrpid).then(|| {
+                format!(
+                    "process {} took a message from it: another program is using it",
+                    stat.msg_lrpid
+                )
+            })
+        }
+        Kind::Sem => {
+            let pid = semctl(run.id, 0, libc::GETPID).ok()?;
+            other(pid)
+                .then(|| format!("process {pid} changed its value: another program is using it"))
+        }
+    }
 }

@@ -38,6 +38,8 @@
 //! left it. `blocking` retries a call a signal interrupted, but not after
 //! Ctrl-C, nor once the child is gone. A guard removes the queue on every path
 //! (an error, a panic, Ctrl-C or SIGTERM: exit 130/143, with a notice).
+//! `ipcrm`, or another program sending or taking messages on it (the C listing
+//! at the same key gets this queue), ends the run with one line, exit 1.
 
 mod robust;
 
@@ -101,8 +103,13 @@ fn run(ftok_path: OsString) -> anyhow::Result<()> {
 
     // Receive response from child
     blocking(|| msgrcv(msgid, &mut msg, 2)).perror("msgrcv")?;
+    // It is the child's reply, not another program's (robust.rs)
+    robust::sent_by_the_other(&msg)?;
 
     say!("Parent received: {}", msg.text())?;
+
+    // Nobody else used the queue meanwhile (robust.rs)
+    robust::used_by_this_run_only(msgid)?;
 
     // Wait for child to finish
     child.wait()?;
@@ -122,6 +129,8 @@ fn child(msgid: c_int, mut msg: Message) -> anyhow::Result<()> {
 
     // Receive message
     blocking(|| msgrcv(msgid, &mut msg, 1)).perror("msgrcv")?;
+    // It is the parent's message, not another program's (robust.rs)
+    robust::sent_by_the_other(&msg)?;
 
     say!("Child received: {}", msg.text())?;
 

@@ -36,6 +36,8 @@
 //! examples): one run per key; a set at the key is reclaimed only if a crashed
 //! run provably left it; `semop` is retried when a signal interrupts it; a guard
 //! removes the set on every path (error, panic, Ctrl-C, SIGTERM: exit 130/143).
+//! `ipcrm`, or another program setting it (the C listing at the same key gets
+//! this set and does `SETVAL 1`), ends the run with one line, exit 1.
 
 mod robust;
 
@@ -116,6 +118,8 @@ fn run(ftok_path: OsString) -> anyhow::Result<()> {
 
     // Parent: wait for child, then remove the semaphore set
     child.wait()?;
+    // Free again: nobody else changed its value (robust.rs)
+    robust::free_at_the_end(semid)?;
 
     set.remove(|semid| semctl(semid, 0, IPC_RMID))
         .perror("semctl IPC_RMID")?;
@@ -135,6 +139,8 @@ fn critical_sections(who: &str, semid: c_int) -> anyhow::Result<()> {
         sleep(Duration::from_millis(300))?; // Hold the semaphore so the other process must wait
         say!("{who}: leaving critical section")?;
 
+        // Still 0: nobody else raised it meanwhile (robust.rs)
+        robust::still_held(semid)?;
         sem_unlock(held)?;
         sleep(Duration::from_millis(100))?; // Give the other process a chance to get in
     }

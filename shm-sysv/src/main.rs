@@ -36,6 +36,8 @@
 //! for a flag the parent sets (`futex`). One run per key; a segment at the key
 //! is reclaimed only if a crashed run provably left it; guards detach and
 //! remove on every path (an error, a panic, Ctrl-C or SIGTERM: exit 130/143).
+//! `ipcrm`, or another program writing into it (the C listing at the same
+//! key gets this segment), ends the run with one line saying so, exit 1.
 
 mod robust;
 use std::cell::UnsafeCell;
@@ -108,6 +110,8 @@ fn run(ftok_path: OsString) -> anyhow::Result<()> {
 
     // Wait for child to finish
     child.wait()?;
+    // Nobody else wrote to the segment meanwhile (robust.rs)
+    attachment.shared().unchanged()?;
 
     // Detach from shared memory
     // SAFETY: the address came from shmat, and `into_raw` consumed the

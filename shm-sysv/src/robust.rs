@@ -5,9 +5,16 @@
 //! - The flag that orders the parent's write before the child's read: the C
 //!   child sleeps two seconds and hopes the string is there by then.
 //! - The attachment as a guard, detached on every path.
+//! - Another program at the segment noticed, not suffered (the C listing,
+//!   run at the same key, gets this segment and writes its string into it):
+//!   a string or flag changed under the run, or a child whose wait for the
+//!   flag only another program can have made endless. One line says so,
+//!   exit 1.
 
 use std::ptr::{self, NonNull};
-use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use common::sysv::{self, Kind};
 use common::{Perror, SysError, blocking, futex};
@@ -109,6 +116,7 @@ impl Shared {
         );
         buffer[..len].copy_from_slice(text.as_bytes());
         buffer[len] = 0;
+        let _ = WRITTEN.set(text.to_owned());
     }
 
     /// Sets the flag and wakes the child if it is already waiting. The
@@ -119,17 +127,83 @@ impl Shared {
     }
 
     /// Waits until the flag is set, then returns the string as
-    /// `printf("%s", shm_ptr)` prints it.
-    pub fn wait_for_text(&self) -> Result<String, SysError> {
+    /// `printf("%s", shm_ptr)` prints it. A wait is looked at every
+    /// [`PATIENCE`]: if another program has the segment attached, or was
+    /// the last to attach or detach it, it may have cleared the flag, and
+    /// the wait ends with the one line of [`sysv::interfered`].
+    pub fn wait_for_text(&self) -> anyhow::Result<String> {
         while self.written.load(Ordering::Acquire) == 0 {
-            blocking(|| futex::wait(&self.written, 0)).perror("futex")?;
+            match blocking(|| futex_wait(&self.written, 0, PATIENCE)) {
+                Err(Errno::ETIMEDOUT) => {
+                    if let Some(what) = sysv::others_using() {
+                        return Err(sysv::interfered(what));
+                    }
+                }
+                result => result.perror("futex")?,
+            }
         }
-        // SAFETY: the flag is set, as seen by the `Acquire` load above after
-        // the parent's `Release` store, so the parent's `strcpy` happened
-        // before this read, and nothing writes the text any more.
+        Ok(self.text())
+    }
+
+    /// The text as `printf("%s", shm_ptr)` prints it, once the flag is set.
+    fn text(&self) -> String {
+        // SAFETY: the flag is set, as seen by an `Acquire` load after the
+        // parent's `Release` store, so the parent's `strcpy` happened before
+        // this read, and nothing of the run writes the text any more.
         let text = unsafe { &*self.text.get() };
         let len = text.iter().position(|&b| b == 0).unwrap_or(text.len());
-        Ok(String::from_utf8_lossy(&text[..len]).into_owned())
+        String::from_utf8_lossy(&text[..len]).into_owned()
+    }
+
+    /// At the end (the child done): the flag and the string are still what
+    /// the parent wrote. Anything else was written by another program, and
+    /// the child may have printed that instead.
+    pub fn unchanged(&self) -> anyhow::Result<()> {
+        let written = WRITTEN.get().map(String::as_str);
+        if self.written.load(Ordering::Acquire) == 0 {
+            return Err(sysv::interfered(
+                "its flag was cleared under the run: another program wrote to it",
+            ));
+        }
+        let text = self.text();
+        if written != Some(text.as_str()) {
+            return Err(sysv::interfered(format!(
+                "its string changed under the run, to {text:?}: another program wrote to it"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What the parent's `strcpy` wrote, for [`Shared::unchanged`].
+static WRITTEN: OnceLock<String> = OnceLock::new();
+
+/// How long the child waits for the flag before it looks at who uses the
+/// segment. The parent may be slow or stopped (Ctrl-Z) for as long as it
+/// likes: that is not interference.
+const PATIENCE: Duration = Duration::from_secs(1);
+
+/// [`futex::wait`] for at most `timeout`: `ETIMEDOUT` when it is up.
+fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) -> Result<(), Errno> {
+    let timeout = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos().into(),
+    };
+    // SAFETY: FUTEX_WAIT reads the aligned u32 behind `word`, which the
+    // reference keeps valid for the whole call, and the timespec, which
+    // lives until it returns.
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            &raw const timeout,
+        )
+    };
+    match Errno::result(result) {
+        Ok(_) | Err(Errno::EAGAIN) => Ok(()),
+        Err(errno) => Err(errno),
     }
 }
 

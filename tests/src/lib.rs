@@ -32,6 +32,7 @@ mod pipes;
 pub mod sims;
 pub mod sysv;
 mod sysv_example;
+pub mod sysv_interference;
 mod users;
 mod wait;
 

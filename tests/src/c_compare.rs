@@ -150,6 +150,34 @@ pub const OTHER_SIGNALS: &[Addition] = &[
     },
 ];
 
+/// What a System V port adds to look for another program's interference
+/// while it waits (`common::sysv`, the port's `robust.rs`): a wait that has
+/// lasted a second is interrupted, looks at the object, and waits again.
+pub const SYSV_TIMED_WAITS: &[Addition] = &[
+    Addition {
+        call: "*",
+        args: "= -1 EINTR",
+        process: "either",
+        only_first: false,
+        why: "a wait that its one-second timer interrupted, to see whether another program \
+              took, removed or changed the object; it is then made again",
+    },
+    Addition {
+        call: "*",
+        args: "= ? ERESTARTSYS",
+        process: "either",
+        only_first: false,
+        why: "the same, as strace shows an interrupted call that is restarted",
+    },
+    Addition {
+        call: "semtimedop",
+        args: "= -1 EAGAIN",
+        process: "either",
+        only_first: false,
+        why: "semop's one-second timeout ran out: the value is looked at, and the wait made again",
+    },
+];
+
 /// What a port adds when its parent watches its child
 /// (`common::Child::watch`): a thread that waits for the child's end.
 pub const CHILD_WATCH: &[Addition] = &[

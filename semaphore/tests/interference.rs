@@ -81,7 +81,8 @@ fn set_to_0_while_the_child_holds_it_for_the_last_time_is_noticed() {
 
     let dir = TestDir::new();
     let key = dir.ftok_key(b'c');
-    let example = Example::new(cargo_bin!("semaphore"), dir.path());
+    // At the tutorial's pace: the parent is caught in its pacing sleep.
+    let example = Example::new(cargo_bin!("semaphore"), dir.path()).at_real_pace();
     let asleep = |pid| syscall(pid) == Some(libc::SYS_clock_nanosleep) && state(pid) == Some('S');
     for _attempt in 0..10 {
         let mut running = example.start();

@@ -41,6 +41,7 @@ fn assert_file_holds_both_messages(path: &Path) {
 fn prints_the_transcript_and_leaves_the_file() {
     let dir = TestDir::new();
     let output = cargo_bin_cmd!("mmap-file")
+        .envs(tests::faults::test_pace())
         .current_dir(dir.path())
         .timeout(TIMEOUT)
         .assert()
@@ -69,6 +70,7 @@ fn the_argument_names_the_file_and_an_earlier_runs_file_is_reused() {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
 
     let output = cargo_bin_cmd!("mmap-file")
+        .envs(tests::faults::test_pace())
         .arg(&path)
         .timeout(TIMEOUT)
         .assert()
@@ -89,6 +91,7 @@ fn the_argument_names_the_file_and_an_earlier_runs_file_is_reused() {
 fn prints_each_line_once_when_stdout_is_a_pipe() {
     let dir = TestDir::new();
     let output = cargo_bin_cmd!("mmap-file")
+        .envs(tests::faults::test_pace())
         .current_dir(dir.path())
         .timeout(TIMEOUT)
         .assert()
@@ -103,6 +106,7 @@ fn a_directory_that_does_not_exist_is_an_error() {
     let dir = TestDir::new();
     let path = dir.join("missing").join("ipc_mmap.dat");
     cargo_bin_cmd!("mmap-file")
+        .envs(tests::faults::test_pace())
         .arg(&path)
         .timeout(TIMEOUT)
         .assert()
@@ -157,6 +161,7 @@ fn a_closed_stdout_is_an_error_not_a_panic() {
 #[test]
 fn bad_usage_prints_the_usage_line_and_exits_2() {
     cargo_bin_cmd!("mmap-file")
+        .envs(tests::faults::test_pace())
         .args(["a", "b"])
         .timeout(TIMEOUT)
         .assert()

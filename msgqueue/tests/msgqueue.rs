@@ -24,6 +24,7 @@ fn example() -> SysvExample {
 fn prints_the_transcript_and_removes_the_queue() {
     let dir = TestDir::new();
     let output = cargo_bin_cmd!("msgqueue")
+        .envs(tests::faults::test_pace())
         .current_dir(dir.path())
         .timeout(TIMEOUT)
         .assert()
@@ -77,6 +78,7 @@ fn prints_each_line_once_when_stdout_is_a_pipe() {
     // buffers a whole block and fork() copies it into the child.
     let dir = TestDir::new();
     let output = cargo_bin_cmd!("msgqueue")
+        .envs(tests::faults::test_pace())
         .current_dir(dir.path())
         .timeout(TIMEOUT)
         .assert()
@@ -110,6 +112,7 @@ fn a_closed_stdout_is_an_error_and_the_queue_is_removed() {
 fn bad_usage_prints_the_usage_line_and_exits_2() {
     for args in [&["a", "b"][..], &["--verbose"]] {
         cargo_bin_cmd!("msgqueue")
+            .envs(tests::faults::test_pace())
             .args(args)
             .timeout(TIMEOUT)
             .assert()
@@ -122,6 +125,7 @@ fn bad_usage_prints_the_usage_line_and_exits_2() {
 #[test]
 fn help_prints_the_usage() {
     cargo_bin_cmd!("msgqueue")
+        .envs(tests::faults::test_pace())
         .arg("--help")
         .timeout(TIMEOUT)
         .assert()

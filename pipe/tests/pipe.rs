@@ -14,6 +14,7 @@ use tests::{TIMEOUT, TestDir, assert_same_lines, closed_pipe, lines};
 fn prints_the_transcript() {
     let dir = TestDir::new();
     let output = cargo_bin_cmd!("pipe")
+        .envs(tests::faults::test_pace())
         .current_dir(dir.path())
         .timeout(TIMEOUT)
         .assert()
@@ -29,7 +30,11 @@ fn prints_the_transcript() {
 
 #[test]
 fn prints_each_line_once_when_stdout_is_a_pipe() {
-    let output = cargo_bin_cmd!("pipe").timeout(TIMEOUT).assert().success();
+    let output = cargo_bin_cmd!("pipe")
+        .envs(tests::faults::test_pace())
+        .timeout(TIMEOUT)
+        .assert()
+        .success();
     let lines = lines(&output.get_output().stdout);
     assert_eq!(lines.len(), 2, "{lines:#?}");
     assert_ne!(lines[0], lines[1]);
@@ -54,6 +59,7 @@ fn a_closed_stdout_is_an_error_not_a_panic() {
 #[test]
 fn an_argument_is_bad_usage() {
     cargo_bin_cmd!("pipe")
+        .envs(tests::faults::test_pace())
         .arg("extra")
         .timeout(TIMEOUT)
         .assert()
@@ -65,6 +71,7 @@ fn an_argument_is_bad_usage() {
 #[test]
 fn help_prints_the_usage() {
     cargo_bin_cmd!("pipe")
+        .envs(tests::faults::test_pace())
         .arg("--help")
         .timeout(TIMEOUT)
         .assert()

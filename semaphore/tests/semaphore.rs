@@ -55,6 +55,7 @@ fn assert_mutual_exclusion(sections: &[String]) {
 fn takes_turns_in_the_critical_section_and_removes_the_set() {
     let dir = TestDir::new();
     let output = cargo_bin_cmd!("semaphore")
+        .envs(tests::faults::test_pace())
         .current_dir(dir.path())
         .timeout(TIMEOUT)
         .assert()
@@ -99,6 +100,7 @@ fn a_closed_stdout_is_an_error_and_the_set_is_removed() {
 #[test]
 fn bad_usage_prints_the_usage_line_and_exits_2() {
     cargo_bin_cmd!("semaphore")
+        .envs(tests::faults::test_pace())
         .args(["a", "b"])
         .timeout(TIMEOUT)
         .assert()
@@ -116,6 +118,7 @@ fn a_semop_interrupted_by_a_stop_and_continue_is_retried() {
     // blocks, holding the semaphore...
     let mut stdout = FullPipe::with_room(40);
     let mut program = Command::new(cargo_bin!("semaphore"))
+        .envs(tests::faults::test_pace())
         .current_dir(dir.path())
         .stdout(stdout.stdout())
         .spawn()

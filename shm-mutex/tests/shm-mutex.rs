@@ -20,6 +20,7 @@ use support::{assert_counts_to_55, assert_stdout_closed_error, shm_name};
 fn both_processes_count_to_55_and_the_object_is_removed() {
     let name = shm_name();
     let output = cargo_bin_cmd!("shm-mutex")
+        .envs(tests::faults::test_pace())
         .arg(&name)
         .timeout(TIMEOUT)
         .assert()
@@ -46,6 +47,7 @@ fn the_object_is_for_its_owner_only() {
     // The first process to print blocks inside the mutex, the other on it.
     let mut stdout = FullPipe::new();
     let mut program = Command::new(cargo_bin!("shm-mutex"))
+        .envs(tests::faults::test_pace())
         .arg(&name)
         .stdout(stdout.stdout())
         .spawn()
@@ -68,6 +70,7 @@ fn refuses_an_object_that_another_program_made_at_its_name() {
     fs::write(dev_shm(&name), "someone else's").unwrap();
 
     let assert = cargo_bin_cmd!("shm-mutex")
+        .envs(tests::faults::test_pace())
         .arg(&name)
         .timeout(TIMEOUT)
         .assert();
@@ -97,6 +100,7 @@ fn refuses_an_object_that_another_program_made_at_its_name() {
 fn an_invalid_name_is_bad_usage_and_creates_nothing() {
     for name in ["no-slash", "/", "/a/b"] {
         cargo_bin_cmd!("shm-mutex")
+        .envs(tests::faults::test_pace())
             .arg(name)
             .timeout(TIMEOUT)
             .assert()
@@ -113,6 +117,7 @@ fn an_invalid_name_is_bad_usage_and_creates_nothing() {
 fn a_closed_stdout_is_an_error_and_the_object_is_removed() {
     let name = shm_name();
     let output = Command::new(cargo_bin!("shm-mutex"))
+        .envs(tests::faults::test_pace())
         .arg(&name)
         .stdout(closed_pipe())
         .output()

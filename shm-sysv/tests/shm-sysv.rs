@@ -23,6 +23,7 @@ fn example() -> SysvExample {
 fn prints_the_transcript_and_removes_the_segment() {
     let dir = TestDir::new();
     let output = cargo_bin_cmd!("shm-sysv")
+        .envs(tests::faults::test_pace())
         .current_dir(dir.path())
         .timeout(TIMEOUT)
         .assert()
@@ -84,6 +85,7 @@ fn prints_the_transcript_and_removes_the_segment() {
 fn prints_each_line_once_when_stdout_is_a_pipe() {
     let dir = TestDir::new();
     let output = cargo_bin_cmd!("shm-sysv")
+        .envs(tests::faults::test_pace())
         .current_dir(dir.path())
         .timeout(TIMEOUT)
         .assert()
@@ -116,6 +118,7 @@ fn a_closed_stdout_is_an_error_and_the_segment_is_removed() {
 #[test]
 fn bad_usage_prints_the_usage_line_and_exits_2() {
     cargo_bin_cmd!("shm-sysv")
+        .envs(tests::faults::test_pace())
         .args(["a", "b"])
         .timeout(TIMEOUT)
         .assert()

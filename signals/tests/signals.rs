@@ -18,6 +18,7 @@ fn transcript() -> Vec<String> {
 fn prints_the_transcript_in_exactly_this_order() {
     // Three SIGUSR1 sent while blocked arrive as one, every time.
     let output = cargo_bin_cmd!("signals")
+        .envs(tests::faults::test_pace())
         .timeout(TIMEOUT)
         .assert()
         .success()
@@ -55,6 +56,7 @@ fn a_closed_stdout_is_an_error_before_anything_is_sent() {
 #[test]
 fn an_argument_is_bad_usage() {
     cargo_bin_cmd!("signals")
+        .envs(tests::faults::test_pace())
         .arg("now")
         .timeout(TIMEOUT)
         .assert()

@@ -19,7 +19,7 @@ use std::thread;
 
 use assert_cmd::cargo::cargo_bin;
 use tests::faults::{
-    Ended, Example, Running, kill, state, stopping_points, syscall, wait_asleep_in,
+    Ended, Example, Pace, Running, kill, state, stopping_points, syscall, wait_asleep_in,
 };
 use tests::interference::{
     Whom, assert_dev_full_is_one_line, assert_whole, signal_held, stop_and_continue_held,
@@ -29,11 +29,11 @@ use tests::{TestDir, exists, wait_until};
 const LINES: usize = 5;
 
 fn example(path: &Path) -> Example {
-    // At the tutorial's pace: the tests hold the client in its pacing second
-    // while the server waits in accept.
+    // Paced (half the tutorial's second): the tests hold the client in its
+    // pacing sleep while the server waits in accept.
     Example::new(cargo_bin!("uds"), path.parent().unwrap())
         .arg(path)
-        .at_real_pace()
+        .at(Pace::Scaled("0.5"))
 }
 
 /// Runs `each(room, dir)` for each stopping point of a run, all at once,

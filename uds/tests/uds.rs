@@ -19,6 +19,7 @@ fn prints_the_transcript_and_removes_the_socket_file() {
     let dir = TestDir::new();
     let path = dir.join("ipc_socket");
     let output = cargo_bin_cmd!("uds")
+        .envs(tests::faults::test_pace())
         .arg(&path)
         .timeout(TIMEOUT)
         .assert()
@@ -55,6 +56,7 @@ fn prints_the_transcript_and_removes_the_socket_file() {
 fn prints_each_line_once_when_stdout_is_a_pipe() {
     let dir = TestDir::new();
     let output = cargo_bin_cmd!("uds")
+        .envs(tests::faults::test_pace())
         .arg(dir.join("s"))
         .timeout(TIMEOUT)
         .assert()
@@ -96,6 +98,7 @@ fn replaces_a_socket_file_left_by_a_crashed_run() {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
 
     cargo_bin_cmd!("uds")
+        .envs(tests::faults::test_pace())
         .arg(&path)
         .timeout(TIMEOUT)
         .assert()
@@ -114,6 +117,7 @@ fn refuses_to_remove_a_file_that_is_not_a_socket() {
     fs::write(&path, "not a socket").unwrap();
 
     cargo_bin_cmd!("uds")
+        .envs(tests::faults::test_pace())
         .arg(&path)
         .timeout(TIMEOUT)
         .assert()
@@ -133,6 +137,7 @@ fn a_path_too_long_for_sun_path_is_bad_usage_and_creates_nothing() {
     let bytes = path.as_os_str().len();
 
     cargo_bin_cmd!("uds")
+        .envs(tests::faults::test_pace())
         .arg(&path)
         .timeout(TIMEOUT)
         .assert()
@@ -150,6 +155,7 @@ fn a_directory_that_does_not_exist_is_an_error() {
     let path = dir.join("missing").join("ipc_socket");
 
     cargo_bin_cmd!("uds")
+        .envs(tests::faults::test_pace())
         .arg(&path)
         .timeout(TIMEOUT)
         .assert()

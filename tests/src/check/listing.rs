@@ -18,6 +18,10 @@ pub struct Session<'a> {
     pub spec: &'a Spec,
     pub program: PathBuf,
     pub bound: Duration,
+    /// An environment variable for the program's runs: the tests' pace
+    /// (`IPC_PACE=0`) when our own suite checks a port; none from the
+    /// command line, where a program runs as its user would run it.
+    pub env: Option<(&'static str, &'static str)>,
 }
 
 /// The listing level's checks: number and name.
@@ -128,6 +132,7 @@ impl<'a> Session<'a> {
             spec,
             program: program.to_owned(),
             bound,
+            env: None,
         }
     }
 
@@ -151,7 +156,7 @@ impl<'a> Session<'a> {
     fn run_quietly(&self, stdout: Stdout) -> Result<(Outcome, Vec<String>, Vec<String>), String> {
         let dir = objects::fresh_dir();
         let places = Place::all(&self.spec.objects, dir.path());
-        let outcome = run::run(&self.program, dir.path(), stdout, self.bound)
+        let outcome = run::run(&self.program, dir.path(), stdout, self.bound, self.env)
             .map_err(|e| format!("could not run {}: {e}", self.program.display()))?;
         let mut left = objects::left_behind(&places);
         left.extend(

@@ -53,6 +53,18 @@ impl Level {
 /// Checks `program` as the example `spec` describes, at `level`; `waiting`
 /// is told when another check holds a machine-wide name the example uses.
 pub fn check(spec: &Spec, program: &Path, level: Level, waiting: &mut dyn FnMut(&Path)) -> Report {
+    check_in(spec, program, level, waiting, None)
+}
+
+/// [`check`], with `env` in the environment of every run of the listing
+/// level (the robust level's drivers choose their own pace).
+fn check_in(
+    spec: &Spec,
+    program: &Path,
+    level: Level,
+    waiting: &mut dyn FnMut(&Path),
+    env: Option<(&'static str, &'static str)>,
+) -> Report {
     let program = absolute(program);
     let mut report = Report::new(&spec.example, &program, level);
     let bound = Duration::from_secs(spec.within_seconds);
@@ -69,7 +81,8 @@ pub fn check(spec: &Spec, program: &Path, level: Level, waiting: &mut dyn FnMut(
     }
     drop(probe);
 
-    let session = listing::Session::new(spec, &program, bound);
+    let mut session = listing::Session::new(spec, &program, bound);
+    session.env = env;
     let taken = listing::names_free(&places, &mut report);
     if let Some(taken) = taken {
         listing::not_run(spec, level, &taken, &mut report);
@@ -90,14 +103,23 @@ pub fn check(spec: &Spec, program: &Path, level: Level, waiting: &mut dyn FnMut(
 }
 
 /// Checks `program` as the built-in example `name` (one of
-/// [`spec::names`]); panics if there is no such example. For tests.
+/// [`spec::names`]); panics if there is no such example. For tests: the
+/// program runs at the tests' pace (`IPC_PACE=0`, which only the ports
+/// read, unless the tests' own environment sets `IPC_PACE`:
+/// [`crate::faults::test_pace`]).
 pub fn check_example(name: &str, program: &Path, level: Level) -> Report {
     let spec = match spec::find(name) {
         Some(Ok(spec)) => spec,
         Some(Err(e)) => panic!("{e}"),
         None => panic!("no example {name}"),
     };
-    check(&spec, program, level, &mut |_| {})
+    check_in(
+        &spec,
+        program,
+        level,
+        &mut |_| {},
+        crate::faults::test_pace(),
+    )
 }
 
 fn absolute(program: &Path) -> PathBuf {

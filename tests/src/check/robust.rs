@@ -310,6 +310,7 @@ impl<'a> Sweep<'a> {
             dir.path(),
             Stdout::Terminal,
             self.session.bound,
+            self.session.env,
         )
         .map_err(|e| format!("could not run the program again: {e}"));
         let mut left = objects::left_behind(&places);

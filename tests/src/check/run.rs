@@ -73,10 +73,18 @@ pub struct Outcome {
     pub stragglers: bool,
 }
 
-/// Runs `program` in `dir` with its stdout as `stdout`; kills its group if
-/// it is still running after `bound`.
-pub fn run(program: &Path, dir: &Path, stdout: Stdout, bound: Duration) -> io::Result<Outcome> {
+/// Runs `program` in `dir` with its stdout as `stdout`, and `env` in its
+/// environment if given; kills its group if it is still running after
+/// `bound`.
+pub fn run(
+    program: &Path,
+    dir: &Path,
+    stdout: Stdout,
+    bound: Duration,
+    env: Option<(&str, &str)>,
+) -> io::Result<Outcome> {
     let mut command = Command::new(program);
+    command.envs(env);
     command
         .current_dir(dir)
         .stdin(Stdio::null())

@@ -27,7 +27,7 @@
 //! | `ftok(".", 'c')` | [`common::ftok`]; the path is the optional argument |
 //! | `semget(key, 1, IPC_CREAT \| 0666)` | `semget(key, 1, IPC_CREAT \| IPC_EXCL \| 0o600)` |
 //! | `union semun`, `semctl(semid, 0, SETVAL, arg)` | `union Semun`, `semctl_setval` |
-//! | `sem_lock`, `sem_unlock`: `semop` with `SEM_UNDO` | the same; `sem_lock` returns a `Held` guard |
+//! | `sem_lock`, `sem_unlock` (`semop`, `SEM_UNDO`) | the same; `sem_lock` returns a `Held` guard |
 //! | `usleep(300000)`, `usleep(100000)` | [`common::sleep`]: Ctrl-C ends it at once |
 //! | `wait(NULL)` | [`common::Child::wait`]: a child that failed fails the parent |
 //! | `semctl(semid, 0, IPC_RMID)` | `set.remove(\|semid\| semctl(semid, 0, IPC_RMID))` |

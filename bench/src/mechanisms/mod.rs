@@ -75,7 +75,7 @@ pub struct Ctx<'a> {
 /// "Persistence"; sockets "work across different machines" or "within a
 /// single system (Unix domain sockets)". "-" is what the tutorial does not
 /// say.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Tutorial {
     /// The table row this mechanism belongs to.
     pub row: &'static str,

@@ -320,17 +320,6 @@ pub fn publish(word: &Word, value: u32, wake: Wake) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The word at the start of a region, for the cache-line round trip.
-///
-/// # Safety
-///
-/// As for [`RingEnd::new`], for a region of at least 64 bytes that
-/// outlives `'region`.
-pub unsafe fn word_at<'region>(base: NonNull<u8>) -> &'region Word {
-    // SAFETY: the caller promises a live, zeroed, page-aligned region.
-    unsafe { base.cast::<Word>().as_ref() }
-}
-
 /// A shared mapping (`mmap` with `MAP_SHARED`), unmapped when dropped.
 #[derive(Debug)]
 pub struct Mapping {

@@ -65,7 +65,11 @@ impl<'a> Record<'a> {
 fn records(report: &Report) -> Vec<Record<'_>> {
     let mut records = Vec::new();
     if let Some(floor) = &report.floor {
-        records.push(latency("cache-line", "cache line (the floor)", 0, floor));
+        let mut record = latency("cache-line", "cache line (the floor)", 0, floor);
+        if let Some(way) = report.floor_way() {
+            record.note = way.id();
+        }
+        records.push(record);
     }
     for row in &report.rows {
         let (id, name) = (row.mechanism.id, row.mechanism.name);
@@ -153,7 +157,7 @@ mod tests {
              bytes_per_second,verified,parent_cpu,child_cpu,note"
         );
         assert!(text.contains(
-            "\ncache-line,cache line (the floor),round_trip,0,1000,228,684,245,,true,0,1,\n"
+            "\ncache-line,cache line (the floor),round_trip,0,1000,124,372,141,,true,0,1,compare-and-swap\n"
         ));
     }
 

@@ -1,9 +1,13 @@
 //! `--json`: the whole report as one JSON object (times in nanoseconds,
 //! rates in bytes per second), written by `serde_json`.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
+use super::method::METHOD;
 use super::{Outcome, Report, Row};
+use crate::floor::Way;
 use crate::measure::{Latency, Throughput};
 use crate::mechanisms::Tutorial;
 
@@ -34,8 +38,28 @@ struct Top<'a> {
     clock_cost_ns: u64,
     round_trips_per_row: u64,
     warmup_round_trips: u64,
+    /// Which measurements were asked for.
+    measured: Measured,
     floor: Option<Number<'a, LatencyJson>>,
+    /// The way that gave the floor, and each way.
+    floor_way: Option<&'a str>,
+    floor_ways: Vec<WayJson<'a>>,
     mechanisms: Vec<MechanismJson<'a>>,
+    /// How each figure is measured.
+    method: BTreeMap<&'a str, &'a str>,
+}
+
+#[derive(Serialize)]
+struct Measured {
+    latency: bool,
+    throughput: bool,
+}
+
+#[derive(Serialize)]
+struct WayJson<'a> {
+    way: &'a str,
+    name: &'a str,
+    result: Number<'a, LatencyJson>,
 }
 
 impl<'a> Top<'a> {
@@ -52,8 +76,23 @@ impl<'a> Top<'a> {
             clock_cost_ns: report.clock_cost_ns,
             round_trips_per_row: report.counts.round_trips,
             warmup_round_trips: report.counts.warmup_round_trips,
+            measured: Measured {
+                latency: report.measure.latency,
+                throughput: report.measure.throughput,
+            },
             floor: report.floor.as_ref().map(latency),
+            floor_way: report.floor_way().map(Way::id),
+            floor_ways: report
+                .floor_ways
+                .iter()
+                .map(|(way, o)| WayJson {
+                    way: way.id(),
+                    name: way.name(),
+                    result: latency(o),
+                })
+                .collect(),
             mechanisms: report.rows.iter().map(MechanismJson::of).collect(),
+            method: METHOD.into_iter().collect(),
         }
     }
 }
@@ -230,7 +269,12 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&render(&fixture::report())).unwrap();
         assert_eq!(json["elapsed_seconds"], 4.321);
         assert_eq!(json["other_processes_cpus"], 0.123);
-        assert_eq!(json["floor"]["p50_ns"], 228);
+        assert_eq!(json["floor"]["p50_ns"], 124);
+        assert_eq!(json["floor_way"], "compare-and-swap");
+        assert_eq!(json["floor_ways"][1]["way"], "store-load");
+        assert_eq!(json["floor_ways"][1]["result"]["p50_ns"], 228);
+        assert_eq!(json["measured"]["throughput"], true);
+        assert!(json["method"]["check"].as_str().unwrap().contains("memcmp"));
         assert_eq!(json["floor"]["pinned"], true);
         let first = &json["mechanisms"][0];
         assert_eq!(first["tutorial"]["speed"], "Very Fast");

@@ -4,12 +4,15 @@
 
 pub mod csv;
 pub mod json;
+pub mod method;
 pub mod text;
 
 use std::time::Duration;
 
+use crate::floor::Way;
 use crate::measure::{Counts, Latency, Throughput};
 use crate::mechanisms::Mechanism;
+use crate::options::Measure;
 use crate::placement::Plan;
 
 /// The message sizes of the round-trip rows, and of the throughput rows.
@@ -92,10 +95,32 @@ pub struct Machine {
 pub struct Report {
     pub plan: Plan,
     pub counts: Counts,
+    /// Which measurements were asked for.
+    pub measure: Measure,
     pub clock_cost_ns: u64,
+    /// The lowest of the floor's ways (`None` when not measured).
     pub floor: Option<Outcome<Latency>>,
+    /// The floor, each way ([`crate::floor`]).
+    pub floor_ways: Vec<(Way, Outcome<Latency>)>,
     pub rows: Vec<Row>,
     pub machine: Machine,
+}
+
+/// The floor: the way with the lowest p50, or when none has a number, the
+/// first way's failure.
+pub fn lowest(ways: &[(Way, Outcome<Latency>)]) -> Option<Outcome<Latency>> {
+    let lowest = ways
+        .iter()
+        .filter_map(|(_, o)| o.measured())
+        .min_by_key(|l| l.summary.p50_ns)
+        .map(|l| Outcome::Measured(*l));
+    lowest.or_else(|| {
+        ways.first().map(|(_, o)| match o {
+            Outcome::Failed(e) => Outcome::Failed(e.clone()),
+            Outcome::Stopped(e) => Outcome::Stopped(e.clone()),
+            Outcome::Measured(l) => Outcome::Measured(*l),
+        })
+    })
 }
 
 pub fn size_name(size: usize) -> String {
@@ -110,7 +135,8 @@ pub fn size_name(size: usize) -> String {
 impl Report {
     /// Whether every row that ran measured what it should have.
     pub fn all_measured(&self) -> bool {
-        let floor_ok = !matches!(self.floor, Some(Outcome::Failed(_)));
+        let floor_ok = !matches!(self.floor, Some(Outcome::Failed(_)))
+            && self.floor_ways.iter().all(|(_, o)| !o.failed());
         floor_ok
             && self.rows.iter().all(|row| {
                 row.latency.iter().all(|(_, o)| !o.failed())
@@ -120,6 +146,18 @@ impl Report {
 
     pub fn floor(&self) -> Option<&Latency> {
         self.floor.as_ref().and_then(Outcome::measured)
+    }
+
+    /// The way that gave the floor.
+    pub fn floor_way(&self) -> Option<Way> {
+        let floor = self.floor()?;
+        self.floor_ways
+            .iter()
+            .find(|(_, o)| {
+                o.measured()
+                    .is_some_and(|l| l.summary.p50_ns == floor.summary.p50_ns)
+            })
+            .map(|(way, _)| *way)
     }
 
     pub fn checked(&self) -> u64 {
@@ -256,6 +294,10 @@ pub(crate) mod fixture {
                 parent: Some(0),
                 child: Some(1),
             },
+            measure: Measure {
+                latency: true,
+                throughput: true,
+            },
             counts: Counts {
                 round_trips: 1000,
                 warmup_round_trips: 100,
@@ -266,7 +308,12 @@ pub(crate) mod fixture {
                 deadline: Duration::from_secs(3),
             },
             clock_cost_ns: 21,
-            floor: Some(latency(228, 1000, 1000)),
+            floor: Some(latency(124, 1000, 1000)),
+            floor_ways: vec![
+                (Way::CompareAndSwap, latency(124, 1000, 1000)),
+                (Way::StoreLoad, latency(228, 1000, 1000)),
+                (Way::TwoLines, latency(290, 1000, 1000)),
+            ],
             rows,
             machine: Machine {
                 cpus_online: 2,

@@ -34,8 +34,9 @@ pub const METHOD: [(&str, &str); 6] = [
         "check",
         "Every message is checked, every byte. A message is prepared once; the writer then \
          rewrites only its stamps (its first word, the first word of each 4 KiB page, its last \
-         word: direction and sequence number), and the reader compares the stamps, then the \
-         rest with memcmp. It catches a lost, repeated, reordered, stale, torn or shifted \
+         word: direction and sequence number; every other word is one constant), and the reader \
+         compares the stamps, then folds the rest against the constant in one pass. It \
+         catches a lost, repeated, reordered, stale, torn or shifted \
          message and any byte that differs from what was sent.",
     ),
     (

@@ -18,7 +18,8 @@
 //! Every message is checked, every byte of it ([`message`]), so a broken
 //! transfer fails its row instead of reporting a fast number. How each
 //! figure is measured is said in one place, [`report::method`], which the
-//! report prints under "Method".
+//! report prints under "Method". How it is compared with the classic IPC
+//! benchmarks, on the same work and placement: `bench/COMPARISON.md`.
 //!
 //! ```text
 //! cargo run --release -p bench                       # about a minute

@@ -373,6 +373,17 @@ impl Report {
             }
         }
         for row in &self.rows {
+            let rate = |size| row.throughput_at(size).and_then(Outcome::measured);
+            if row.mechanism.id == "pipe"
+                && let (Some(small), Some(large)) = (rate(4096), rate(1 << 20))
+                && large.bytes_per_second < small.bytes_per_second
+            {
+                notes.push(format!(
+                    "pipe: 1 MiB messages {} GB/s, 4 KiB ones {} GB/s; the pipe is grown as far as allowed (F_SETPIPE_SZ), the rest is the kernel's and the cache's (Method: large messages)",
+                    gigabytes_per_second(large.bytes_per_second),
+                    gigabytes_per_second(small.bytes_per_second)
+                ));
+            }
             if let Some(why) = &row.skipped {
                 notes.push(format!("{}: {why}", row.mechanism.name));
             }

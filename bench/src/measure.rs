@@ -47,6 +47,9 @@ pub struct Counts {
     /// a spin wait whose two ends were put on one CPU by a busy machine
     /// could otherwise take minutes.
     pub deadline: Duration,
+    /// The whole run's time, if it has a limit (`--quick`): each latency
+    /// row then also stops at its share of what is left.
+    pub budget: Option<Duration>,
 }
 
 /// How much a throughput row sends.
@@ -109,6 +112,8 @@ pub struct Bench<'a> {
     pub dir: &'a Path,
     pub progress: &'a mut Progress,
     serial: u64,
+    /// When the run started (for `Counts::budget`).
+    started: u64,
 }
 
 impl<'a> Bench<'a> {
@@ -119,6 +124,7 @@ impl<'a> Bench<'a> {
             dir,
             progress,
             serial: 0,
+            started: now_ns(),
         }
     }
 
@@ -338,8 +344,19 @@ impl<'a> Bench<'a> {
         Ok((warmup, total))
     }
 
+    /// When the current row stops: after `Counts::deadline`, or sooner, at
+    /// its share of what is left of the run's budget.
     fn deadline(&self) -> u64 {
-        now_ns() + u64::try_from(self.counts.deadline.as_nanos()).unwrap_or(u64::MAX)
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let now = now_ns();
+        let row = now.saturating_add(nanos(self.counts.deadline));
+        let Some(budget) = self.counts.budget else {
+            return row;
+        };
+        let left = (self.started + nanos(budget)).saturating_sub(now);
+        // Every row gets at least 20 ms, so that it has a number.
+        let share = (left / self.progress.remaining().max(1) as u64).max(20_000_000);
+        row.min(now + share)
     }
 
     /// Shows progress now and then; true when the row's time is up.

@@ -78,10 +78,12 @@ const DEFAULT: Counts = Counts {
         warmup: 32 << 20,
     },
     deadline: Duration::from_secs(20),
+    budget: None,
 };
 
-/// At most 5 s in all, even where waking the other CPU takes 50 µs: 19
-/// round-trip rows of 2,200 round trips, each stopped after 0.2 s.
+/// At most 5 s in all, even where waking the other CPU takes 50 µs or the
+/// machine is busy: 2,200 round trips per row, each row stopped after
+/// 0.2 s or its share of what is left of 4 s, whichever comes first.
 const QUICK: Counts = Counts {
     round_trips: 2_000,
     warmup_round_trips: 200,
@@ -90,6 +92,7 @@ const QUICK: Counts = Counts {
         warmup: 1 << 20,
     },
     deadline: Duration::from_millis(200),
+    budget: Some(Duration::from_secs(4)),
 };
 
 impl Options {

@@ -306,6 +306,7 @@ pub(crate) mod fixture {
                     warmup: 2 << 20,
                 },
                 deadline: Duration::from_secs(3),
+                budget: None,
             },
             clock_cost_ns: 21,
             floor: Some(latency(124, 1000, 1000)),

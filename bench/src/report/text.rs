@@ -393,7 +393,14 @@ impl Report {
                         "{} round trip {}: † stopped after {} s with {} of {} round trips (the machine is busy, or both ends shared a CPU)",
                         row.mechanism.name,
                         size_name(*size),
-                        seconds(self.counts.deadline),
+                        match self.counts.budget {
+                            Some(budget) => format!(
+                                "at most {} (its share of {} in all)",
+                                seconds(self.counts.deadline),
+                                seconds(budget)
+                            ),
+                            None => seconds(self.counts.deadline),
+                        },
                         l.summary.count,
                         l.asked
                     )),

@@ -235,7 +235,7 @@ fn run(options: &Options) -> anyhow::Result<bool> {
     };
     let text = match options.format {
         Format::Table => report.text(),
-        Format::Json => report::json::render(&report),
+        Format::Json => report::json::render(&report)?,
         Format::Csv => report::csv::render(&report)?,
     };
     io::stdout()

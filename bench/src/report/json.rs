@@ -12,12 +12,10 @@ use crate::measure::{Latency, Throughput};
 use crate::mechanisms::Tutorial;
 
 /// The report as JSON, pretty-printed, with a final newline.
-pub fn render(report: &Report) -> String {
-    let mut out = serde_json::to_string_pretty(&Top::of(report))
-        // Serializing plain structs of strings and numbers cannot fail.
-        .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
+pub fn render(report: &Report) -> anyhow::Result<String> {
+    let mut out = serde_json::to_string_pretty(&Top::of(report))?;
     out.push('\n');
-    out
+    Ok(out)
 }
 
 /// `value` rounded to `decimals` places, as the text shows it.
@@ -248,7 +246,7 @@ mod tests {
     #[test]
     fn parses_back_with_every_string_as_it_was() {
         let report = fixture::report();
-        let json: serde_json::Value = serde_json::from_str(&render(&report)).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&render(&report).unwrap()).unwrap();
         let mechanisms = json["mechanisms"].as_array().unwrap();
         assert_eq!(mechanisms.len(), report.rows.len());
         // Quotes, a comma and a line break come back unchanged.
@@ -266,7 +264,8 @@ mod tests {
 
     #[test]
     fn numbers_are_as_the_text_rounds_them() {
-        let json: serde_json::Value = serde_json::from_str(&render(&fixture::report())).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&fixture::report()).unwrap()).unwrap();
         assert_eq!(json["elapsed_seconds"], 4.321);
         assert_eq!(json["other_processes_cpus"], 0.123);
         assert_eq!(json["floor"]["p50_ns"], 124);

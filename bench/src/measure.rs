@@ -235,18 +235,18 @@ impl<'a> Bench<'a> {
             child: pair.child_pid(),
         })?;
         let expected = Expected::new(size);
-        let mut request = vec![0; size];
-        message::fill(&mut request, 0, Tag::Request);
-        let mut reply = vec![0; size];
+        // One buffer: a checked reply is the next request, once restamped.
+        let mut buf = vec![0; size];
+        message::fill(&mut buf, 0, Tag::Request);
         let mut samples = Vec::with_capacity(self.counts.round_trips as usize);
         let deadline = self.deadline();
         for seq in 0..total {
-            message::stamp(&mut request, seq, Tag::Request);
+            message::stamp(&mut buf, seq, Tag::Request);
             let start = now_ns();
-            end.send(&request)?;
-            end.recv(&mut reply)?;
+            end.send(&buf)?;
+            end.recv(&mut buf)?;
             let took = now_ns() - start;
-            expected.check(&reply, seq, Tag::Reply)?;
+            expected.check(&buf, seq, Tag::Reply)?;
             if seq >= warmup {
                 samples.push(took);
             }

@@ -21,10 +21,10 @@ pub const METHOD: [(&str, &str); 6] = [
         "round trip",
         "The parent reads the clock, sends a request, receives the whole reply, and reads the \
          clock again: one sample, timed alone, including one clock read (CLOCK_MONOTONIC). \
-         The child answers first and checks after, so its check is not on the path; the \
-         parent checks the reply after stopping the clock. p50, p99 and mean are over the \
-         timed round trips, after a warm-up. The mean is what benchmarks that divide a total \
-         time by a count report.",
+         The child checks the request's stamps and sends its body straight back; the parent \
+         checks every byte of the reply after stopping the clock, so a request damaged on the \
+         way there fails too. p50, p99 and mean are over the timed round trips, after a \
+         warm-up. The mean is what benchmarks that divide a total time by a count report.",
     ),
     (
         "throughput",

@@ -208,6 +208,7 @@ impl<'a> Bench<'a> {
             message: size,
             in_flight: (8 * 1024 / size.max(1)).clamp(2, 8),
             pipe_bytes: 0,
+            round_trip: true,
         };
         let ctx = self.ctx();
         let mut channel = (mechanism.open)(&ctx, shape)?;
@@ -275,6 +276,7 @@ impl<'a> Bench<'a> {
             message: size,
             in_flight: (256 * 1024 / size).clamp(2, 64),
             pipe_bytes: 1 << 20,
+            round_trip: false,
         };
         let ctx = self.ctx();
         let mut channel = (mechanism.open)(&ctx, shape)?;

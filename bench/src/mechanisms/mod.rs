@@ -62,6 +62,9 @@ pub struct Shape {
     /// How many bytes a pipe should hold: more than its default 64 KiB lets
     /// a writer of large messages run ahead of the reader (0: the default).
     pub pipe_bytes: usize,
+    /// Used for round trips only: a shared-memory channel then puts reply
+    /// `n` in the slot of request `n` (see `ring`).
+    pub round_trip: bool,
 }
 
 /// Makes the pipe of `fd` hold `bytes` (`fcntl(F_SETPIPE_SZ)`), or as much

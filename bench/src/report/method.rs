@@ -23,8 +23,9 @@ pub const METHOD: [(&str, &str); 6] = [
          clock again: one sample, timed alone, including one clock read (CLOCK_MONOTONIC). \
          The child checks the request's stamps and sends its body straight back; the parent \
          checks every byte of the reply after stopping the clock, so a request damaged on the \
-         way there fails too. p50, p99 and mean are over the timed round trips, after a \
-         warm-up. The mean is what benchmarks that divide a total time by a count report.",
+         way there fails too. Shared-memory channels put each reply in its request's slot, \
+         as a process owns the lines it has just read. p50, p99 and mean are over the timed \
+         round trips, after a warm-up. The mean is what benchmarks that divide a total time by a count report.",
     ),
     (
         "throughput",

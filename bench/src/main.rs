@@ -12,14 +12,19 @@
 //! - **one-way throughput** of 4 KiB and 1 MiB messages: the writer starts
 //!   the clock, the reader stops it when it has checked the last byte;
 //! - the **physical floor**: one cache line passed back and forth between
-//!   two CPUs, which nothing between two processes can beat.
+//!   two CPUs, three ways ([`floor`]), the lowest of which nothing between
+//!   two processes can beat.
 //!
 //! Every message is checked, every byte of it ([`message`]), so a broken
-//! transfer fails its row instead of reporting a fast number.
+//! transfer fails its row instead of reporting a fast number. How each
+//! figure is measured is said in one place, [`report::method`], which the
+//! report prints under "Method". How it is compared with the classic IPC
+//! benchmarks, on the same work and placement: `bench/COMPARISON.md`.
 //!
 //! ```text
 //! cargo run --release -p bench                       # about a minute
-//! cargo run --release -p bench -- --quick            # a few seconds
+//! cargo run --release -p bench -- --quick            # at most 5 seconds
+//! cargo run --release -p bench -- --no-throughput    # or --only latency|throughput
 //! cargo run --release -p bench -- --placement same   # both ends on one CPU
 //! cargo run --release -p bench -- --json > run.json  # or --csv, for plotting
 //! ```
@@ -48,6 +53,7 @@
 //! TCP on a port the kernel picks. Each is removed by a guard once its
 //! child is reaped, on every path.
 
+mod floor;
 mod measure;
 mod mechanisms;
 mod message;
@@ -68,6 +74,7 @@ use std::time::Instant;
 
 use common::{Perror, report as print_error};
 
+use floor::Way;
 use measure::{Bench, TimeUp};
 use mechanisms::Mechanism;
 use options::{Format, Options};
@@ -129,23 +136,36 @@ fn run(options: &Options) -> anyhow::Result<bool> {
         })
         .collect();
     let runs_spin = plan.why_no_spin().is_none();
-    let steps = 1 + mechanisms
-        .iter()
-        .filter(|m| runs_spin || !m.spins)
-        .map(|m| if m.carries_data { 4 } else { 1 })
-        .sum::<usize>();
+    let measure = options.measure;
+    let steps = Way::ALL.len() * usize::from(measure.latency)
+        + mechanisms
+            .iter()
+            .filter(|m| runs_spin || !m.spins)
+            .map(
+                |m| match (m.carries_data, measure.latency, measure.throughput) {
+                    (true, latency, throughput) => {
+                        2 * usize::from(latency) + 2 * usize::from(throughput)
+                    }
+                    (false, latency, _) => usize::from(latency),
+                },
+            )
+            .sum::<usize>();
     let mut progress = Progress::new(steps);
     let clock_cost_ns = stats::clock_cost_ns();
     let mut bench = Bench::new(&plan, options.counts, dir.path(), &mut progress);
 
-    bench
-        .progress
-        .start("cache line between two CPUs (the floor): round trip".to_owned());
-    let floor = match bench.floor() {
-        Ok(Some(floor)) => Some(Outcome::Measured(floor)),
-        Ok(None) => None,
-        Err(error) => Some(Outcome::Failed(failure(error)?)),
-    };
+    let mut floor_ways = Vec::new();
+    for way in Way::ALL.into_iter().filter(|_| measure.latency) {
+        bench.progress.start(format!(
+            "cache line between two CPUs (the floor): {}",
+            way.name()
+        ));
+        match bench.floor(way) {
+            Ok(Some(floor)) => floor_ways.push((way, Outcome::Measured(floor))),
+            Ok(None) => {}
+            Err(error) => floor_ways.push((way, Outcome::Failed(failure(error)?))),
+        }
+    }
 
     let mut rows = Vec::new();
     for &mechanism in &mechanisms {
@@ -162,10 +182,10 @@ fn run(options: &Options) -> anyhow::Result<bool> {
             rows.push(row);
             continue;
         }
-        let latency_sizes: &[usize] = if mechanism.carries_data {
-            &LATENCY_SIZES
-        } else {
-            &[0]
+        let latency_sizes: &[usize] = match (measure.latency, mechanism.carries_data) {
+            (false, _) => &[],
+            (true, true) => &LATENCY_SIZES,
+            (true, false) => &[0],
         };
         for &size in latency_sizes {
             bench.progress.start(format!(
@@ -180,7 +200,7 @@ fn run(options: &Options) -> anyhow::Result<bool> {
             };
             row.latency.push((size, outcome));
         }
-        if mechanism.carries_data {
+        if mechanism.carries_data && measure.throughput {
             for size in THROUGHPUT_SIZES {
                 bench.progress.start(format!(
                     "{}: one-way throughput, {} B messages",
@@ -200,8 +220,10 @@ fn run(options: &Options) -> anyhow::Result<bool> {
     let elapsed = started.elapsed();
     let report = Report {
         counts: options.counts,
+        measure,
         clock_cost_ns,
-        floor,
+        floor: report::lowest(&floor_ways),
+        floor_ways,
         rows,
         machine: Machine {
             cpus_online: cpus_online(),
@@ -213,8 +235,8 @@ fn run(options: &Options) -> anyhow::Result<bool> {
     };
     let text = match options.format {
         Format::Table => report.text(),
-        Format::Json => report.json(),
-        Format::Csv => report.csv(),
+        Format::Json => report::json::render(&report)?,
+        Format::Csv => report::csv::render(&report)?,
     };
     io::stdout()
         .lock()

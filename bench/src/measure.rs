@@ -8,9 +8,10 @@ use std::time::Duration;
 use anyhow::bail;
 use nix::unistd::getppid;
 
-use crate::mechanisms::ring::{self, Mapping, Wake};
+use crate::floor::{Lines, Way};
+use crate::mechanisms::ring::Mapping;
 use crate::mechanisms::{Ctx, Mechanism, Shape, Side};
-use crate::message::{self, MAX_SEQ, Tag};
+use crate::message::{self, Expected, MAX_SEQ, Tag};
 use crate::pair::{Note, Pair};
 use crate::placement::{Plan, Ran, current_cpu};
 use crate::progress::Progress;
@@ -46,6 +47,9 @@ pub struct Counts {
     /// a spin wait whose two ends were put on one CPU by a busy machine
     /// could otherwise take minutes.
     pub deadline: Duration,
+    /// The whole run's time, if it has a limit (`--quick`): each latency
+    /// row then also stops at its share of what is left.
+    pub budget: Option<Duration>,
 }
 
 /// How much a throughput row sends.
@@ -108,6 +112,8 @@ pub struct Bench<'a> {
     pub dir: &'a Path,
     pub progress: &'a mut Progress,
     serial: u64,
+    /// When the run started (for `Counts::budget`).
+    started: u64,
 }
 
 impl<'a> Bench<'a> {
@@ -118,6 +124,7 @@ impl<'a> Bench<'a> {
             dir,
             progress,
             serial: 0,
+            started: now_ns(),
         }
     }
 
@@ -141,44 +148,45 @@ impl<'a> Bench<'a> {
         (parent, child)
     }
 
-    /// The physical floor: one cache line passed back and forth between two
-    /// CPUs by plain stores and spinning loads (the same loop the spin
-    /// mechanisms use), with no message and no system call. Nothing between
-    /// two processes can answer faster.
-    pub fn floor(&mut self) -> anyhow::Result<Option<Latency>> {
+    /// The physical floor measured one `way` ([`floor`]): a counter
+    /// passed back and forth between two CPUs, with no message and no
+    /// system call. A sample is the time between two of the parent's
+    /// answers: one round trip, with one clock read in it.
+    pub fn floor(&mut self, way: Way) -> anyhow::Result<Option<Latency>> {
         let Some((parent_cpu, child_cpu)) = self.plan.floor_cpus() else {
             return Ok(None);
         };
         let (warmup, total) = self.round_trip_counts()?;
+        let total = u32::try_from(total)?;
         // Anonymous shared memory: no name, nothing to remove.
         let mapping = Mapping::anonymous(4096)?;
         // SAFETY: a fresh, zeroed, page-aligned shared mapping of 4096 bytes,
         // which lives until the end of this function, after the child is gone.
-        let line = unsafe { ring::word_at(mapping.base()) };
+        let lines = unsafe { Lines::at(mapping.base()) };
         let mut pair = Pair::fork(self.plan, Some(child_cpu), Some(parent_cpu), |control| {
             control.send(Note::Ready, current_cpu()? as u64, 0)?;
-            for i in 0..total as u32 {
-                // Wait for the parent's odd number, answer with the next even one.
-                ring::wait(line, Wake::Spin, |v| v == 2 * i + 1)?;
-                ring::publish(line, 2 * i + 2, Wake::Spin)?;
+            for i in 0..total {
+                lines.child_turn(way, i)?;
             }
-            control.send(Note::Done, current_cpu()? as u64, total)
+            control.send(Note::Done, current_cpu()? as u64, u64::from(total))
         })?;
         let (child_cpu, _) = pair.receive(Note::Ready)?;
         let mut samples = Vec::with_capacity(self.counts.round_trips as usize);
         let deadline = self.deadline();
-        for i in 0..total as u32 {
-            let start = now_ns();
-            ring::publish(line, 2 * i + 1, Wake::Spin)?;
-            ring::wait(line, Wake::Spin, |v| v == 2 * i + 2)?;
-            let took = now_ns() - start;
-            if u64::from(i) >= warmup {
-                samples.push(took);
+        lines.parent_turn(way, 0)?;
+        let mut last = now_ns();
+        for i in 1..=total {
+            lines.parent_turn(way, i)?;
+            let now = now_ns();
+            if u64::from(i) > warmup {
+                samples.push(now - last);
             }
-            if self.tick(u64::from(i), total, deadline) {
+            last = now;
+            if self.tick(u64::from(i), u64::from(total), deadline) {
                 break;
             }
         }
+        let total = u64::from(total);
         self.finish_latency(pair, samples, total, 2 * total, child_cpu)
             .map(|mut latency| {
                 // This one is always pinned, whatever the placement.
@@ -199,6 +207,8 @@ impl<'a> Bench<'a> {
         let shape = Shape {
             message: size,
             in_flight: (8 * 1024 / size.max(1)).clamp(2, 8),
+            pipe_bytes: 0,
+            round_trip: true,
         };
         let ctx = self.ctx();
         let mut channel = (mechanism.open)(&ctx, shape)?;
@@ -206,16 +216,18 @@ impl<'a> Bench<'a> {
         let mut pair = Pair::fork(self.plan, self.plan.child, self.plan.parent, |control| {
             let mut end = channel.end(Side::Child { parent: getppid() })?;
             control.send(Note::Ready, current_cpu()? as u64, 0)?;
+            let expected = Expected::new(size);
             let mut buf = vec![0; size];
             for seq in 0..total {
                 end.recv(&mut buf)?;
-                // Answer first, check after: the check is then not on the
-                // round trip's path. It still checks every byte, and a
-                // damaged request makes a damaged reply, which the parent's
-                // own check would catch too.
-                message::set_tag(&mut buf, seq, Tag::Reply);
+                // The request's stamps here (lost, repeated, torn); its
+                // body goes back unchanged in the reply, whose every byte
+                // the parent checks: a damaged request makes a damaged
+                // reply. So on one CPU, where the child's work is on the
+                // round trip's path, it is two words, not a whole message.
+                expected.check_stamps(&buf, seq, Tag::Request)?;
+                message::stamp(&mut buf, seq, Tag::Reply);
                 end.send(&buf)?;
-                message::check(&buf, seq, Tag::Reply)?;
             }
             control.send(Note::Done, current_cpu()? as u64, total)
         })?;
@@ -223,17 +235,19 @@ impl<'a> Bench<'a> {
         let mut end = channel.end(Side::Parent {
             child: pair.child_pid(),
         })?;
-        let mut request = vec![0; size];
-        let mut reply = vec![0; size];
+        let expected = Expected::new(size);
+        // One buffer: a checked reply is the next request, once restamped.
+        let mut buf = vec![0; size];
+        message::fill(&mut buf, 0, Tag::Request);
         let mut samples = Vec::with_capacity(self.counts.round_trips as usize);
         let deadline = self.deadline();
         for seq in 0..total {
-            message::fill(&mut request, seq, Tag::Request);
+            message::stamp(&mut buf, seq, Tag::Request);
             let start = now_ns();
-            end.send(&request)?;
-            end.recv(&mut reply)?;
+            end.send(&buf)?;
+            end.recv(&mut buf)?;
             let took = now_ns() - start;
-            message::check(&reply, seq, Tag::Reply)?;
+            expected.check(&buf, seq, Tag::Reply)?;
             if seq >= warmup {
                 samples.push(took);
             }
@@ -255,25 +269,30 @@ impl<'a> Bench<'a> {
         if total >= MAX_SEQ {
             bail!("too many messages: {total}");
         }
-        // Shared-memory rings get about 256 KiB of slots, like a socket buffer.
+        // Shared-memory rings get about 256 KiB of slots, like a socket
+        // buffer; pipes as much as they may hold (1 MiB), so that a writer
+        // does not stop for the reader at every 64 KiB.
         let shape = Shape {
             message: size,
             in_flight: (256 * 1024 / size).clamp(2, 64),
+            pipe_bytes: 1 << 20,
+            round_trip: false,
         };
         let ctx = self.ctx();
         let mut channel = (mechanism.open)(&ctx, shape)?;
         let mut pair = Pair::fork(self.plan, self.plan.child, self.plan.parent, |control| {
             let mut end = channel.end(Side::Child { parent: getppid() })?;
             control.send(Note::Ready, current_cpu()? as u64, 0)?;
+            let expected = Expected::new(size);
             let mut buf = vec![0; size];
             for seq in 0..warmup {
                 end.recv(&mut buf)?;
-                message::check(&buf, seq, Tag::Data)?;
+                expected.check(&buf, seq, Tag::Data)?;
             }
             control.send(Note::Warm, 0, 0)?;
             for seq in warmup..total {
                 end.recv(&mut buf)?;
-                message::check(&buf, seq, Tag::Data)?;
+                expected.check(&buf, seq, Tag::Data)?;
             }
             // The last byte is in and checked: stop the clock.
             let stopped = now_ns();
@@ -283,16 +302,18 @@ impl<'a> Bench<'a> {
         let mut end = channel.end(Side::Parent {
             child: pair.child_pid(),
         })?;
+        // The whole message once; then each next one only gets new stamps.
         let mut buf = vec![0; size];
+        message::fill(&mut buf, 0, Tag::Data);
         for seq in 0..warmup {
-            message::fill(&mut buf, seq, Tag::Data);
+            message::stamp(&mut buf, seq, Tag::Data);
             end.send(&buf)?;
         }
         // Start from an empty channel, with the reader waiting.
         pair.receive(Note::Warm)?;
         let started = now_ns();
         for seq in warmup..total {
-            message::fill(&mut buf, seq, Tag::Data);
+            message::stamp(&mut buf, seq, Tag::Data);
             end.send(&buf)?;
             if seq % 64 == 0 {
                 self.progress.fraction((seq - warmup) as f64 / timed as f64);
@@ -325,8 +346,19 @@ impl<'a> Bench<'a> {
         Ok((warmup, total))
     }
 
+    /// When the current row stops: after `Counts::deadline`, or sooner, at
+    /// its share of what is left of the run's budget.
     fn deadline(&self) -> u64 {
-        now_ns() + u64::try_from(self.counts.deadline.as_nanos()).unwrap_or(u64::MAX)
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let now = now_ns();
+        let row = now.saturating_add(nanos(self.counts.deadline));
+        let Some(budget) = self.counts.budget else {
+            return row;
+        };
+        let left = (self.started + nanos(budget)).saturating_sub(now);
+        // Every row gets at least 20 ms, so that it has a number.
+        let share = (left / self.progress.remaining().max(1) as u64).max(20_000_000);
+        row.min(now + share)
     }
 
     /// Shows progress now and then; true when the row's time is up.

@@ -8,13 +8,13 @@ use crate::mechanisms;
 use crate::placement::Placement;
 
 pub const HELP: &str = "\
-Usage: bench [--quick] [--placement same|split|any] [--json | --csv] [--iterations N] [--only ID,...]
+Usage: bench [--quick] [--placement same|split|any] [--json | --csv] [--iterations N] [--only ID,...] [--no-throughput]
 Measures the tutorial's comparison table between a parent and a forked child:
 round-trip latency (64 B and 4 KiB: p50, p99, mean) and one-way throughput
 (4 KiB and 1 MiB messages) of every IPC mechanism, next to the round trip of
 one cache line between two CPUs (the physical floor). Build with --release.
 
-  --quick            10,000 round trips and 16 MiB per row: a few seconds
+  --quick            2,000 round trips and 4 MiB per row: at most 5 seconds
                      (default: 100,000 round trips and 256 MiB: about a minute)
   --placement WHERE  same: both ends pinned to one CPU (spin waits are skipped);
                      split: pinned to two CPUs (default when there are two);
@@ -24,7 +24,10 @@ one cache line between two CPUs (the physical floor). Build with --release.
                      warm-up), for tests and quick looks
   --only ID,...      only these mechanisms: sysv-shm-spin, sysv-shm-futex,
                      posix-shm-spin, posix-shm-futex, pipe, fifo, msgqueue,
-                     unix-socket, tcp, mmap-file, signal
+                     unix-socket, tcp, mmap-file, signal; and/or only these
+                     measurements: latency (the round trips and the floor),
+                     throughput; e.g. --only pipe,throughput
+  --no-throughput    the round trips and the floor only (--only latency)
 
 Exit status: 0; 1 if a row failed (the report says why, and shows no number
 for it); 2 for a bad command line; 130 or 143 after Ctrl-C or SIGTERM, with
@@ -34,6 +37,9 @@ every IPC object removed.
 pub fn usage() -> &'static str {
     HELP.lines().next().unwrap_or_default()
 }
+
+/// The measurements `--only` can name, beside the mechanisms.
+const MEASUREMENTS: [&str; 2] = ["latency", "throughput"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -50,6 +56,18 @@ pub struct Options {
     pub counts: Counts,
     /// Only these mechanism ids, if given.
     pub only: Option<Vec<String>>,
+    /// Which measurements to make.
+    pub measure: Measure,
+}
+
+/// Which measurements a run makes (`--only latency|throughput`,
+/// `--no-throughput`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measure {
+    /// The floor and the round trips.
+    pub latency: bool,
+    /// The one-way streams.
+    pub throughput: bool,
 }
 
 const DEFAULT: Counts = Counts {
@@ -60,16 +78,21 @@ const DEFAULT: Counts = Counts {
         warmup: 32 << 20,
     },
     deadline: Duration::from_secs(20),
+    budget: None,
 };
 
+/// At most 5 s in all, even where waking the other CPU takes 50 µs or the
+/// machine is busy: 2,200 round trips per row, each row stopped after
+/// 0.2 s or its share of what is left of 4 s, whichever comes first.
 const QUICK: Counts = Counts {
-    round_trips: 10_000,
-    warmup_round_trips: 1_000,
+    round_trips: 2_000,
+    warmup_round_trips: 200,
     stream: Stream::Bytes {
-        timed: 16 << 20,
-        warmup: 2 << 20,
+        timed: 4 << 20,
+        warmup: 1 << 20,
     },
-    deadline: Duration::from_secs(3),
+    deadline: Duration::from_millis(200),
+    budget: Some(Duration::from_secs(4)),
 };
 
 impl Options {
@@ -80,6 +103,8 @@ impl Options {
         let mut quick = false;
         let mut iterations = None;
         let mut only = None;
+        let mut kinds: Option<Vec<String>> = None;
+        let mut no_throughput = false;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let arg = arg
@@ -103,6 +128,7 @@ impl Options {
             match name.as_str() {
                 "-h" | "--help" => return Ok(None),
                 "--quick" => quick = true,
+                "--no-throughput" => no_throughput = true,
                 "--json" => format = Format::Json,
                 "--csv" => format = Format::Csv,
                 "--placement" => {
@@ -120,14 +146,24 @@ impl Options {
                 }
                 "--only" => {
                     let list = value()?;
-                    let ids: Vec<String> = list.split(',').map(str::to_owned).collect();
+                    let (measurements, ids): (Vec<String>, Vec<String>) = list
+                        .split(',')
+                        .map(str::to_owned)
+                        .partition(|word| MEASUREMENTS.contains(&word.as_str()));
                     if let Some(unknown) = ids
                         .iter()
                         .find(|id| !mechanisms::ALL.iter().any(|m| m.id == *id))
                     {
-                        return Err(format!("--only: unknown mechanism {unknown}"));
+                        return Err(format!(
+                            "--only: unknown mechanism or measurement {unknown}"
+                        ));
                     }
-                    only = Some(ids);
+                    if !ids.is_empty() {
+                        only = Some(ids);
+                    }
+                    if !measurements.is_empty() {
+                        kinds = Some(measurements);
+                    }
                 }
                 _ => return Err(format!("unexpected argument {arg}")),
             }
@@ -141,11 +177,22 @@ impl Options {
                 warmup: (n / 10).max(1),
             };
         }
+        let asked = |kind: &str| kinds.as_ref().is_none_or(|k| k.iter().any(|w| w == kind));
+        let measure = Measure {
+            latency: asked("latency"),
+            throughput: asked("throughput") && !no_throughput,
+        };
+        if !measure.latency && !measure.throughput {
+            return Err(
+                "--no-throughput with --only throughput leaves nothing to measure".to_owned(),
+            );
+        }
         Ok(Some(Self {
             placement,
             format,
             counts,
             only,
+            measure,
         }))
     }
 }

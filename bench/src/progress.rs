@@ -45,6 +45,11 @@ impl Progress {
     }
 
     /// How far the current measurement is, from 0 to 1.
+    /// The steps not finished yet, the current one included.
+    pub fn remaining(&self) -> usize {
+        self.total.saturating_sub(self.done) + 1
+    }
+
     pub fn fraction(&mut self, done: f64) {
         if self.redraw && now_ns() - self.drawn_at > 100_000_000 {
             self.draw(Some(done));

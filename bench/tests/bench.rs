@@ -513,6 +513,8 @@ fn bad_usage_prints_the_usage_line_and_exits_2() {
         &["--only", "carrier-pigeon"],
         &["--placement"],
         &["extra"],
+        &["--only", "throughput", "--no-throughput"],
+        &["--only", "pipe,speed"],
     ] {
         cargo_bin_cmd!("bench")
             .args(args)
@@ -522,7 +524,7 @@ fn bad_usage_prints_the_usage_line_and_exits_2() {
             .stdout("")
             .stderr(predicate::str::starts_with("bench: "))
             .stderr(predicate::str::ends_with(
-                "\nUsage: bench [--quick] [--placement same|split|any] [--json | --csv] [--iterations N] [--only ID,...]\n",
+                "\nUsage: bench [--quick] [--placement same|split|any] [--json | --csv] [--iterations N] [--only ID,...] [--no-throughput]\n",
             ));
     }
 }
@@ -536,5 +538,103 @@ fn help_prints_the_usage_and_the_options() {
         .success()
         .stdout(predicate::str::starts_with("Usage: bench [--quick]"))
         .stdout(predicate::str::contains("--placement WHERE"))
-        .stdout(predicate::str::contains("--iterations N"));
+        .stdout(predicate::str::contains("--iterations N"))
+        .stdout(predicate::str::contains("--no-throughput"))
+        .stdout(predicate::str::contains(
+            "latency (the round trips and the floor)",
+        ));
+}
+
+/// The kinds of measurement in a `--json` report: (floor ways, round-trip
+/// rows, throughput rows), and the `measured` flags.
+fn measured(json: &Value) -> (usize, usize, usize, &Value) {
+    let mechanisms = json["mechanisms"].as_array().unwrap();
+    let count = |key: &str| {
+        mechanisms
+            .iter()
+            .map(|m| m[key].as_array().unwrap().len())
+            .sum::<usize>()
+    };
+    (
+        json["floor_ways"].as_array().unwrap().len(),
+        count("round_trip"),
+        count("throughput"),
+        &json["measured"],
+    )
+}
+
+#[test]
+fn no_throughput_and_only_latency_measure_the_round_trips_and_the_floor_only() {
+    let _serial = serial();
+    for args in [
+        &["--no-throughput"][..],
+        &["--only", "latency"],
+        &["--only", "throughput,latency", "--no-throughput"],
+    ] {
+        let mut all = vec!["--json", "--iterations", "10", "--only", "pipe,signal"];
+        all.extend_from_slice(args);
+        let json: Value = serde_json::from_str(&run_clean(&all)).unwrap();
+        let (ways, round_trips, throughputs, flags) = measured(&json);
+        assert_eq!((round_trips, throughputs), (3, 0), "{args:?}: {json}");
+        assert_eq!(flags["throughput"], false, "{args:?}");
+        if json["cpus_online"].as_u64() >= Some(2) && json["floor"] != Value::Null {
+            // Every way of passing the line, the lowest of them the floor.
+            assert_eq!(ways, 3, "{args:?}");
+            let lowest = json["floor_ways"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w["result"]["p50_ns"].as_u64().unwrap())
+                .min();
+            assert_eq!(json["floor"]["p50_ns"].as_u64(), lowest, "{json}");
+        }
+    }
+}
+
+#[test]
+fn only_throughput_measures_the_one_way_streams_only_and_the_table_says_so() {
+    let _serial = serial();
+    let json: Value = serde_json::from_str(&run_clean(&[
+        "--json",
+        "--iterations",
+        "10",
+        "--only",
+        "throughput,pipe,unix-socket",
+    ]))
+    .unwrap();
+    let (ways, round_trips, throughputs, flags) = measured(&json);
+    assert_eq!((ways, round_trips, throughputs), (0, 0, 4), "{json}");
+    assert!(json["floor"].is_null(), "{json}");
+    assert_eq!(flags["latency"], false);
+    let ids: Vec<&str> = json["mechanisms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["pipe", "unix-socket"]);
+
+    let text = run_clean(&["--iterations", "10", "--only", "throughput,pipe"]);
+    for line in [
+        "  latency     not measured (--only throughput)",
+        "Physical floor: not measured (--only throughput)",
+        "One-way throughput, 1 MiB messages (longer is faster)",
+    ] {
+        assert!(text.contains(line), "{line:?} in\n{text}");
+    }
+    assert!(!text.contains("Round trip, 64 B, p50"), "{text}");
+}
+
+#[test]
+fn quick_takes_at_most_5_seconds() {
+    let _serial = serial();
+    let started = std::time::Instant::now();
+    let json: Value = serde_json::from_str(&run_clean(&["--json", "--quick"])).unwrap();
+    let took = started.elapsed();
+    assert_eq!(json["round_trips_per_row"], 2000);
+    assert!(
+        took.as_secs_f64() <= 5.0,
+        "--quick took {took:?}, the run itself {} s",
+        json["elapsed_seconds"]
+    );
 }

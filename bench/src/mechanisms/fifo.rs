@@ -25,7 +25,7 @@ use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::sys::stat::Mode;
 use nix::unistd::mkfifo;
 
-use super::{Channel, Ctx, Endpoint, Shape, Side, StreamEnd};
+use super::{Channel, Ctx, Endpoint, Shape, Side, StreamEnd, size_pipe};
 
 /// A FIFO's path, removed when dropped.
 #[derive(Debug)]
@@ -60,12 +60,15 @@ struct ParentEnds {
     placeholder: File,
 }
 
-pub fn open(ctx: &Ctx<'_>, _: Shape) -> anyhow::Result<Box<dyn Channel>> {
+pub fn open(ctx: &Ctx<'_>, shape: Shape) -> anyhow::Result<Box<dyn Channel>> {
     let request = Fifo::create(ctx.dir.join(format!("request-{}", ctx.serial)))?;
     let reply = Fifo::create(ctx.dir.join(format!("reply-{}", ctx.serial)))?;
     let placeholder = open_reader(&request.0)?;
+    let request_writer = open_writer(&request.0)?;
+    // The one-way streams go parent to child: make that pipe large.
+    size_pipe(&request_writer, shape.pipe_bytes)?;
     let parent_ends = ParentEnds {
-        request_writer: open_writer(&request.0)?,
+        request_writer,
         reply_reader: open_reader(&reply.0)?,
         placeholder,
     };

@@ -42,7 +42,7 @@ pub fn open(ctx: &Ctx<'_>, shape: Shape) -> anyhow::Result<Box<dyn Channel>> {
         .open(&path)
         .perror(format!("open(\"{}\")", path.display()))?;
     let guard = File(path);
-    let len = region_bytes(shape.message, shape.in_flight);
+    let len = region_bytes(shape);
     file.set_len(u64::try_from(len)?).perror("ftruncate")?;
     let mapping = Mapping::of_fd(&file, len)?;
     Ok(Box::new(MmapFile {
@@ -57,15 +57,7 @@ impl Channel for MmapFile {
         // SAFETY: the mapping is shared, page-aligned, zeroed (a new file
         // extended with set_len reads as zeros), `region_bytes` long, and
         // outlives the endpoint (borrowed from `self`).
-        let end = unsafe {
-            RingEnd::new(
-                self.mapping.base(),
-                self.shape.message,
-                self.shape.in_flight,
-                side,
-                Wake::Futex,
-            )
-        };
+        let end = unsafe { RingEnd::new(self.mapping.base(), self.shape, side, Wake::Futex) };
         Ok(Box::new(end))
     }
 }

@@ -8,6 +8,9 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::bail;
+use common::Perror;
+use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, fcntl};
 use nix::unistd::Pid;
 
 use crate::stop;
@@ -56,6 +59,33 @@ pub struct Shape {
     pub message: usize,
     /// How many messages may be in flight one way (for shared-memory rings).
     pub in_flight: usize,
+    /// How many bytes a pipe should hold: more than its default 64 KiB lets
+    /// a writer of large messages run ahead of the reader (0: the default).
+    pub pipe_bytes: usize,
+    /// Used for round trips only: a shared-memory channel then puts reply
+    /// `n` in the slot of request `n` (see `ring`).
+    pub round_trip: bool,
+}
+
+/// Makes the pipe of `fd` hold `bytes` (`fcntl(F_SETPIPE_SZ)`), or as much
+/// as an unprivileged process may (`/proc/sys/fs/pipe-max-size`, 1 MiB
+/// unless changed); leaves it alone for 0 or less than it holds.
+pub fn size_pipe(fd: impl std::os::fd::AsFd, bytes: usize) -> anyhow::Result<()> {
+    const DEFAULT: usize = 64 * 1024;
+    let max = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(1 << 20);
+    let bytes = bytes.min(max);
+    if bytes <= DEFAULT {
+        return Ok(());
+    }
+    let size = i32::try_from(bytes).unwrap_or(i32::MAX);
+    match fcntl(&fd, FcntlArg::F_SETPIPE_SZ(size)) {
+        // Over this user's quota of pipe pages: the default size it is.
+        Err(Errno::EPERM) => Ok(()),
+        result => Ok(result.map(drop).perror("fcntl(F_SETPIPE_SZ)")?),
+    }
 }
 
 /// Where and how a channel is made.
@@ -75,7 +105,7 @@ pub struct Ctx<'a> {
 /// "Persistence"; sockets "work across different machines" or "within a
 /// single system (Unix domain sockets)". "-" is what the tutorial does not
 /// say.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Tutorial {
     /// The table row this mechanism belongs to.
     pub row: &'static str,

@@ -9,7 +9,7 @@ use std::io::{self, PipeReader, PipeWriter};
 use anyhow::anyhow;
 use common::Perror;
 
-use super::{Channel, Ctx, Endpoint, Shape, Side, StreamEnd};
+use super::{Channel, Ctx, Endpoint, Shape, Side, StreamEnd, size_pipe};
 
 #[derive(Debug)]
 struct Pipes {
@@ -17,9 +17,12 @@ struct Pipes {
     reply: Option<(PipeReader, PipeWriter)>,
 }
 
-pub fn open(_: &Ctx<'_>, _: Shape) -> anyhow::Result<Box<dyn Channel>> {
+pub fn open(_: &Ctx<'_>, shape: Shape) -> anyhow::Result<Box<dyn Channel>> {
+    let request = io::pipe().perror("pipe")?;
+    // The one-way streams go parent to child: make that pipe large.
+    size_pipe(&request.1, shape.pipe_bytes)?;
     Ok(Box::new(Pipes {
-        request: Some(io::pipe().perror("pipe")?),
+        request: Some(request),
         reply: Some(io::pipe().perror("pipe")?),
     }))
 }

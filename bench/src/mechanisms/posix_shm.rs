@@ -41,7 +41,7 @@ pub fn open(ctx: &Ctx<'_>, shape: Shape, wake: Wake) -> anyhow::Result<Box<dyn C
     )
     .perror(format!("shm_open(\"{name}\")"))?;
     let name = Name(name);
-    let len = region_bytes(shape.message, shape.in_flight);
+    let len = region_bytes(shape);
     ftruncate(&fd, i64::try_from(len)?).perror("ftruncate")?;
     // The mapping keeps the memory; the descriptor is closed at the end of
     // this function.
@@ -59,15 +59,7 @@ impl Channel for PosixShm {
         // SAFETY: the mapping is shared, page-aligned, zeroed by ftruncate,
         // `region_bytes` long, and outlives the endpoint (borrowed from
         // `self`); both sides use the same shape.
-        let end = unsafe {
-            RingEnd::new(
-                self.mapping.base(),
-                self.shape.message,
-                self.shape.in_flight,
-                side,
-                self.wake,
-            )
-        };
+        let end = unsafe { RingEnd::new(self.mapping.base(), self.shape, side, self.wake) };
         Ok(Box::new(end))
     }
 }

@@ -24,7 +24,7 @@ struct Segment {
 }
 
 pub fn open(_: &Ctx<'_>, shape: Shape, wake: Wake) -> anyhow::Result<Box<dyn Channel>> {
-    let len = region_bytes(shape.message, shape.in_flight);
+    let len = region_bytes(shape);
     // SAFETY: shmget takes no pointers.
     let id = unsafe { libc::shmget(IPC_PRIVATE, len, IPC_CREAT | IPC_EXCL | 0o600) };
     let id = Errno::result(id).perror("shmget")?;
@@ -53,15 +53,7 @@ impl Channel for Segment {
         // SAFETY: the segment is attached (shared, page-aligned), zeroed by
         // shmget, `region_bytes` long, and stays attached while the endpoint,
         // which borrows `self`, exists.
-        let end = unsafe {
-            RingEnd::new(
-                base,
-                self.shape.message,
-                self.shape.in_flight,
-                side,
-                self.wake,
-            )
-        };
+        let end = unsafe { RingEnd::new(base, self.shape, side, self.wake) };
         Ok(Box::new(end))
     }
 }

@@ -119,6 +119,10 @@ fn main() -> ExitCode {
 
 /// Runs every measurement and prints the report; false if a row failed.
 fn run(options: &Options) -> anyhow::Result<bool> {
+    if cfg!(debug_assertions) {
+        // Said first, on stderr, whatever the format: then again in the notes.
+        let _ = writeln!(io::stderr(), "bench: {}", report::text::DEBUG_BUILD);
+    }
     let plan = Plan::new(options.placement)?;
     stop::install()?;
     let dir = PrivateDir::create()?;

@@ -26,7 +26,8 @@ one cache line between two CPUs (the physical floor). Build with --release.
                      posix-shm-spin, posix-shm-futex, pipe, fifo, msgqueue,
                      unix-socket, tcp, mmap-file, signal; and/or only these
                      measurements: latency (the round trips and the floor),
-                     throughput; e.g. --only pipe,throughput
+                     throughput; e.g. --only pipe,throughput (given
+                     again, the lists add up)
   --no-throughput    the round trips and the floor only (--only latency)
 
 Exit status: 0; 1 if a row failed (the report says why, and shows no number
@@ -105,11 +106,17 @@ impl Options {
         let mut only = None;
         let mut kinds: Option<Vec<String>> = None;
         let mut no_throughput = false;
+        let mut given: Vec<String> = Vec::new();
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
-            let arg = arg
-                .into_string()
-                .map_err(|arg| format!("unexpected argument {}", arg.display()))?;
+            let arg = arg.into_string().map_err(|arg| {
+                let kind = if arg.as_encoded_bytes().starts_with(b"-") {
+                    "unknown option"
+                } else {
+                    "unexpected argument"
+                };
+                format!("{kind} {}", common::shown(&arg))
+            })?;
             let (name, inline) = match arg.split_once('=') {
                 Some((name, value)) if name.starts_with("--") => {
                     (name.to_owned(), Some(value.to_owned()))
@@ -125,6 +132,21 @@ impl Options {
                         .ok_or_else(|| format!("{name} needs a value")),
                 }
             };
+            // Each option once: a second one would silently win.
+            let option = match name.as_str() {
+                "--json" | "--csv" => "--json or --csv",
+                other => other,
+            };
+            // (--only may come more than once: its lists add up.)
+            if option.starts_with("--") && option != "--help" && option != "--only" {
+                if given.iter().any(|g| g == option) {
+                    return Err(match option {
+                        "--json or --csv" => "--json and --csv: choose one".to_owned(),
+                        _ => format!("{option} given twice"),
+                    });
+                }
+                given.push(option.to_owned());
+            }
             match name.as_str() {
                 "-h" | "--help" => return Ok(None),
                 "--quick" => quick = true,
@@ -159,13 +181,21 @@ impl Options {
                         ));
                     }
                     if !ids.is_empty() {
-                        only = Some(ids);
+                        only.get_or_insert_with(Vec::new).extend(ids);
                     }
                     if !measurements.is_empty() {
-                        kinds = Some(measurements);
+                        kinds.get_or_insert_with(Vec::new).extend(measurements);
                     }
                 }
-                _ => return Err(format!("unexpected argument {arg}")),
+                _ if arg.starts_with('-') && arg.len() > 1 => {
+                    return Err(format!("unknown option {}", common::shown(arg.as_ref())));
+                }
+                _ => {
+                    return Err(format!(
+                        "unexpected argument {}",
+                        common::shown(arg.as_ref())
+                    ));
+                }
             }
         }
         let mut counts = if quick { QUICK } else { DEFAULT };

@@ -298,6 +298,11 @@ fn the_table_says_round_trip_and_one_way_and_ranks_the_mechanisms() {
     ] {
         assert!(stdout.contains(text), "{text:?} in\n{stdout}");
     }
+    // The tests run a debug build, whose numbers mean little: the notes say so.
+    assert!(
+        stdout.contains("built without --release") == cfg!(debug_assertions),
+        "{stdout}"
+    );
     // The two rows, ranked 1 and 2, with the tutorial's words.
     let row = |name: &str| {
         stdout
@@ -526,6 +531,35 @@ fn bad_usage_prints_the_usage_line_and_exits_2() {
             .stderr(predicate::str::ends_with(
                 "\nUsage: bench [--quick] [--placement same|split|any] [--json | --csv] [--iterations N] [--only ID,...] [--no-throughput]\n",
             ));
+    }
+}
+
+#[test]
+fn each_problem_is_named_and_no_argument_is_invisible() {
+    let usage = "Usage: bench [--quick] [--placement same|split|any] [--json | --csv] \
+                 [--iterations N] [--only ID,...] [--no-throughput]\n";
+    for (args, problem) in [
+        (&[""][..], "bench: unexpected argument \"\"\n"),
+        (&["--bogus"], "bench: unknown option --bogus\n"),
+        (&["extra"], "bench: unexpected argument extra\n"),
+        (
+            &["--json", "--csv"],
+            "bench: --json and --csv: choose one\n",
+        ),
+        (&["--csv", "--csv"], "bench: --json and --csv: choose one\n"),
+        (&["--quick", "--quick"], "bench: --quick given twice\n"),
+        (
+            &["--placement", "same", "--placement=split"],
+            "bench: --placement given twice\n",
+        ),
+    ] {
+        cargo_bin_cmd!("bench")
+            .args(args)
+            .timeout(TIMEOUT)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(format!("{problem}{usage}"));
     }
 }
 

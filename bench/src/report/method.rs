@@ -10,8 +10,8 @@ pub const METHOD: [(&str, &str); 6] = [
          side asks for the line to write it, so it moves once per hand-off), store/load on one \
          line, and store/load on two lines (each side writes its own). A sample is the time \
          between two of the parent's answers, one round trip. The lowest p50 is the floor: \
-         nothing between two processes answers faster. The spin rows aim at 1.5x it; a 64 B \
-         message through a ring of slots moves two lines each way (the message, and the \
+         nothing between two processes answers faster. A 64 B spin round trip comes \
+         closest, but a message through a ring of slots moves two lines each way (the message, and the \
          slot's state word that announces it), so its round trip is about twice the floor \
          plus the copies. Only a message that announces itself (a sequence number inside \
          it) could do with one line, and the rings, which carry any bytes, do not assume \

@@ -450,8 +450,10 @@ fn a_killed_child_fails_its_row_and_does_not_hang_the_parent() {
     for mechanism in mechanisms {
         let tmp = TestDir::new();
         let before = sysv_objects();
+        // Rows of 20,000 round trips: long enough to kill the child in the
+        // middle of one, short enough that the rest of the run is quick.
         let mut bench = Command::new(cargo_bin!("bench"))
-            .args(["--only", mechanism])
+            .args(["--only", mechanism, "--iterations", "20000"])
             .env("TMPDIR", tmp.path())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -460,8 +462,9 @@ fn a_killed_child_fails_its_row_and_does_not_hang_the_parent() {
         let pid = bench.id();
         let mut stderr = BufReader::new(bench.stderr.take().unwrap());
         let mut seen = String::new();
-        // Row 2 is the first round trip of the mechanism (row 1 is the floor).
-        while !seen.contains("[2/") {
+        // The first round trip of the mechanism (the rows before it are the
+        // floor's, whose children are not the mechanism's).
+        while !seen.contains(": round trip, ") {
             assert_ne!(
                 stderr.read_line(&mut seen).unwrap(),
                 0,
@@ -469,7 +472,7 @@ fn a_killed_child_fails_its_row_and_does_not_hang_the_parent() {
             );
         }
         let mut child = Vec::new();
-        wait_until("the child of row 2 is forked", || {
+        wait_until("the child of the first round trip is forked", || {
             child = children_of(pid);
             !child.is_empty()
         });
@@ -660,15 +663,13 @@ fn only_throughput_measures_the_one_way_streams_only_and_the_table_says_so() {
 }
 
 #[test]
-fn quick_takes_at_most_5_seconds() {
+fn quick_runs_2000_round_trips_per_row() {
+    // How long --quick takes (at most 5 s: each row stops at its share of a
+    // 4 s budget) is measured on a quiet machine with a release build, not
+    // asserted here, in a debug build beside other tests.
     let _serial = serial();
-    let started = std::time::Instant::now();
-    let json: Value = serde_json::from_str(&run_clean(&["--json", "--quick"])).unwrap();
-    let took = started.elapsed();
-    assert_eq!(json["round_trips_per_row"], 2000);
-    assert!(
-        took.as_secs_f64() <= 5.0,
-        "--quick took {took:?}, the run itself {} s",
-        json["elapsed_seconds"]
-    );
+    let json: Value =
+        serde_json::from_str(&run_clean(&["--json", "--quick", "--only", "pipe"])).unwrap();
+    assert_eq!(json["round_trips_per_row"], 2000, "{json}");
+    assert_eq!(json["warmup_round_trips"], 200, "{json}");
 }

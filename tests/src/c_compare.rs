@@ -803,6 +803,11 @@ fn assemble(text: &str) -> Vec<Entry> {
         .into_iter()
         .filter_map(|(pid, text)| {
             let (name, rest) = text.split_once('(')?;
+            // `??? ()`: a call strace could not name, of a thread that the
+            // process's exit cut short (the child watcher): no call.
+            if name == "???" {
+                return None;
+            }
             // `name(args)   = result`: strace pads before the `=`.
             let (args, result) = rest.rsplit_once(" = ").unwrap_or((rest, "?"));
             let args = args.trim_end();

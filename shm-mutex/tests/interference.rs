@@ -41,12 +41,12 @@ mod support;
 use support::{assert_counts_to_55, counts, shm_name};
 
 fn example(name: &str) -> Example {
-    // Paced (a fifth of the tutorial's second): the tests act between two
+    // Paced (a tenth of the tutorial's second): the tests act between two
     // lines, while both processes are in their pacing sleep, or while one
     // holds the mutex.
     Example::new(cargo_bin!("shm-mutex"), &std::env::temp_dir())
         .arg(name)
-        .at(Pace::Scaled("0.2"))
+        .at(Pace::Scaled("0.1"))
 }
 
 /// Whatever a test left at `/dev/shm/NAME` (an object made in place of the

@@ -29,11 +29,11 @@ use tests::{TestDir, exists, wait_until};
 const LINES: usize = 5;
 
 fn example(path: &Path) -> Example {
-    // Paced (half the tutorial's second): the tests hold the client in its
+    // Paced (0.3 of the tutorial's second): the tests hold the client in its
     // pacing sleep while the server waits in accept.
     Example::new(cargo_bin!("uds"), path.parent().unwrap())
         .arg(path)
-        .at(Pace::Scaled("0.5"))
+        .at(Pace::Scaled("0.3"))
 }
 
 /// Runs `each(room, dir)` for each stopping point of a run, all at once,

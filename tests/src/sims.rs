@@ -585,3 +585,78 @@ pub fn normalized(line: &str) -> String {
     }
     out
 }
+
+/// Checks that every sample session shipped in `dir` (one command a line,
+/// run as `cargo run -p PROGRAM < dir/NAME.txt`) stays valid: `program`
+/// (the binary `bin`) echoes each command after its prompt, in the file's
+/// order, gives none of them a hint instead of running it, prints nothing
+/// on stderr, exits 0, and ends by removing its `object` ("queue",
+/// "segment").
+pub fn assert_sample_sessions_run(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    program: &str,
+    object: &str,
+) {
+    let mut sessions: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    sessions.sort();
+    assert!(!sessions.is_empty(), "no session in {}", dir.display());
+    for session in sessions {
+        let commands = std::fs::read_to_string(&session).unwrap();
+        let name = session.display();
+        let output = output_within(
+            std::process::Command::new(bin).stdin(std::fs::File::open(&session).unwrap()),
+            crate::TIMEOUT,
+        );
+        assert_eq!(output.status.code(), Some(0), "{name}: {output:?}");
+        assert_eq!(String::from_utf8_lossy(&output.stderr), "", "{name}");
+        let transcript = crate::lines(&output.stdout);
+        // Each command is echoed after the prompt, in the file's order.
+        let prompt = format!("{program}> ");
+        let echoed: Vec<&str> = transcript
+            .iter()
+            .filter_map(|line| line.strip_prefix(prompt.as_str()))
+            .collect();
+        let commands: Vec<&str> = commands.lines().collect();
+        assert_eq!(
+            echoed, commands,
+            "{name}: the commands, as {program} echoed them"
+        );
+        // None of them got a hint instead of running.
+        for line in &transcript {
+            assert!(
+                !line.contains("type help"),
+                "{name}: a command was not accepted: {line:?}\n{transcript:#?}"
+            );
+        }
+        let last = transcript.last().unwrap();
+        assert!(
+            last.starts_with(&format!("{object} ")) && last.contains(" removed ("),
+            "{name}: the run should end by removing its {object}: {transcript:#?}"
+        );
+    }
+}
+
+/// Runs `command` to its end and returns its output; kills it and fails the
+/// test, saying so, if it has not ended within `limit`.
+fn output_within(command: &mut std::process::Command, limit: Duration) -> std::process::Output {
+    use std::process::Stdio;
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(child.wait_with_output()));
+    match receiver.recv_timeout(limit) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            crate::faults::kill(pid as i32, libc::SIGKILL);
+            panic!("{command:?} had not ended after {limit:?}: killed");
+        }
+    }
+}

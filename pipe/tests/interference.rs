@@ -19,7 +19,8 @@ use assert_cmd::cargo::cargo_bin;
 use nix::libc;
 use tests::faults::{Ended, Example, children, stopping_points};
 use tests::interference::{
-    Whom, assert_dev_full_is_one_line, assert_whole, signal_held, stop_and_continue_held,
+    ONE_SIGNAL_TO_EACH, Whom, assert_dev_full_is_one_line, assert_whole,
+    every_other_signal_to_either, signal_held, stop_and_continue_held,
 };
 use tests::{TestDir, assert_same_lines};
 
@@ -153,19 +154,13 @@ fn signals_at_each_line(signals: &[(Whom, libc::c_int)]) {
 
 #[test]
 fn sigusr1_or_sighup_to_either_process_at_any_line() {
-    signals_at_each_line(&[(Whom::Parent, libc::SIGUSR1), (Whom::Child, libc::SIGHUP)]);
+    signals_at_each_line(&ONE_SIGNAL_TO_EACH);
 }
 
 #[test]
 #[ignore = "a longer sweep: every signal to each process at each line"]
 fn every_other_signal_to_either_process_at_any_line() {
-    let mut all = Vec::new();
-    for whom in [Whom::Parent, Whom::Child] {
-        for signal in [libc::SIGUSR1, libc::SIGUSR2, libc::SIGHUP] {
-            all.push((whom, signal));
-        }
-    }
-    signals_at_each_line(&all);
+    signals_at_each_line(&every_other_signal_to_either());
 }
 
 // Job control.

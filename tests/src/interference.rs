@@ -21,6 +21,22 @@ pub enum Whom {
     Child,
 }
 
+/// The signals the default run sends at each line: SIGUSR1 to the parent,
+/// SIGHUP to the child (whose default actions would end either silently).
+pub const ONE_SIGNAL_TO_EACH: [(Whom, libc::c_int); 2] =
+    [(Whom::Parent, libc::SIGUSR1), (Whom::Child, libc::SIGHUP)];
+
+/// The longer sweep: SIGUSR1, SIGUSR2 and SIGHUP, each to either process.
+pub fn every_other_signal_to_either() -> Vec<(Whom, libc::c_int)> {
+    let mut all = Vec::new();
+    for whom in [Whom::Parent, Whom::Child] {
+        for signal in [libc::SIGUSR1, libc::SIGUSR2, libc::SIGHUP] {
+            all.push((whom, signal));
+        }
+    }
+    all
+}
+
 /// The pid of `whom` in the held run, if that process is there and not
 /// yet ended (a zombie is ended).
 pub fn target(held: &Held, whom: Whom) -> Option<i32> {

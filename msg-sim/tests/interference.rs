@@ -28,27 +28,8 @@ struct Started {
 
 impl Started {
     fn from(lines: &[String]) -> Self {
-        let queue = lines
-            .get(1)
-            .and_then(|line| line.strip_prefix("queue "))
-            .and_then(|rest| rest.split(' ').next())
-            .and_then(|id| id.parse().ok())
-            .unwrap_or_else(|| panic!("the second line names the queue: {lines:#?}"));
-        let pid = |name: &str| {
-            lines
-                .iter()
-                .find_map(|line| {
-                    line.strip_prefix(&format!("{name} (pid "))
-                        .and_then(|rest| rest.split(')').next())
-                        .and_then(|pid| pid.parse().ok())
-                })
-                .unwrap_or_else(|| panic!("{name} says its pid: {lines:#?}"))
-        };
-        Self {
-            queue,
-            a: pid("A"),
-            b: pid("B"),
-        }
+        let (queue, a, b) = tests::sims::started(lines, "queue");
+        Self { queue, a, b }
     }
 
     /// Nothing is left: the queue and both processes are gone.

@@ -23,27 +23,8 @@ struct Started {
 
 impl Started {
     fn from(lines: &[String]) -> Self {
-        let segment = lines
-            .get(1)
-            .and_then(|line| line.strip_prefix("segment "))
-            .and_then(|rest| rest.split(' ').next())
-            .and_then(|id| id.parse().ok())
-            .unwrap_or_else(|| panic!("the second line names the segment: {lines:#?}"));
-        let pid = |name: &str| {
-            lines
-                .iter()
-                .find_map(|line| {
-                    line.strip_prefix(&format!("{name} (pid "))
-                        .and_then(|rest| rest.split(')').next())
-                        .and_then(|pid| pid.parse().ok())
-                })
-                .unwrap_or_else(|| panic!("{name} says its pid: {lines:#?}"))
-        };
-        Self {
-            segment,
-            a: pid("A"),
-            b: pid("B"),
-        }
+        let (segment, a, b) = tests::sims::started(lines, "segment");
+        Self { segment, a, b }
     }
 
     /// Nothing is left: the segment and every process of the run are gone.

@@ -660,3 +660,26 @@ fn output_within(command: &mut std::process::Command, limit: Duration) -> std::p
         }
     }
 }
+
+/// What a simulation's first lines name: the id of its object, on the
+/// second line (`queue 622593 created: ...`, where `object` is "queue"), and
+/// the pids of A and B (`A (pid 19371) is ready ...`).
+pub fn started(lines: &[String], object: &str) -> (i32, i32, i32) {
+    let id = lines
+        .get(1)
+        .and_then(|line| line.strip_prefix(&format!("{object} ")))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("the second line names the {object}: {lines:#?}"));
+    let pid = |name: &str| {
+        lines
+            .iter()
+            .find_map(|line| {
+                line.strip_prefix(&format!("{name} (pid "))
+                    .and_then(|rest| rest.split(')').next())
+                    .and_then(|pid| pid.parse().ok())
+            })
+            .unwrap_or_else(|| panic!("{name} says its pid: {lines:#?}"))
+    };
+    (id, pid("A"), pid("B"))
+}
